@@ -1,0 +1,1 @@
+"""The opsflow grammar (``sop.lark``), shipped as package data ``opsflow.grammar``."""

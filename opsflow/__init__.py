@@ -1,0 +1,40 @@
+"""opsflow: write, run and publish standard operating procedures.
+
+The public facade. Names are imported lazily so that importing ``opsflow``
+stays cheap (the CLI's start-up time depends on it):
+
+* :func:`load`, :func:`loads` — a checked :class:`~opsflow.model.Sop`;
+* :func:`check_paths`, :func:`check_text` — diagnostics without raising;
+* :class:`OpsflowError`, :class:`SopError`, :class:`Diagnostic`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load": "opsflow.api",
+    "loads": "opsflow.api",
+    "check_paths": "opsflow.api",
+    "check_text": "opsflow.api",
+    "OpsflowError": "opsflow.errors",
+    "SopError": "opsflow.errors",
+    "Diagnostic": "opsflow.errors",
+}
+
+__all__ = sorted(_LAZY)
+
+if TYPE_CHECKING:
+    from .api import check_paths, check_text, load, loads
+    from .errors import Diagnostic, OpsflowError, SopError
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'opsflow' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,82 @@
+"""The public entry points for reading and checking SOPs.
+
+``load``/``loads`` give a checked model or raise :class:`SopError` with every
+error in the file; ``check_paths`` checks files and folders and returns all
+diagnostics (errors and warnings) without raising, for the CLI and editors.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .checks import run_checks
+from .errors import Diagnostic, SopError
+from .loader import find_sop_files, load_model, parse_source
+from .model import Sop
+
+__all__ = ["load", "loads", "check_text", "check_paths", "CheckReport"]
+
+
+def _raise_on_errors(sop: Sop | None, diagnostics: list[Diagnostic]) -> Sop:
+    if sop is None or any(d.is_error for d in diagnostics):
+        raise SopError(diagnostics)
+    return sop
+
+
+def loads(text: str, filename: str = "<text>") -> Sop:
+    """Parse and check SOP text; includes resolve relative to ``filename``.
+
+    Returns the model, or raises :class:`SopError` listing every error.
+    """
+    sop, diagnostics = parse_source(text, filename)
+    if sop is not None:
+        diagnostics += run_checks(sop)
+    return _raise_on_errors(sop, diagnostics)
+
+
+def load(path: str | os.PathLike[str]) -> Sop:
+    """Read, parse and check one ``.sop`` file (see :func:`loads`)."""
+    sop, diagnostics = load_model(path)
+    if sop is not None:
+        diagnostics += run_checks(sop)
+    return _raise_on_errors(sop, diagnostics)
+
+
+def check_text(text: str, filename: str = "<text>") -> list[Diagnostic]:
+    """Every diagnostic (errors and warnings) for one file's text."""
+    sop, diagnostics = parse_source(text, filename)
+    if sop is not None:
+        diagnostics += run_checks(sop)
+    return sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+@dataclass
+class CheckReport:
+    """What ``opsflow check`` found: the files read and every diagnostic."""
+
+    files: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+
+def check_paths(paths: list[str]) -> CheckReport:
+    """Check files and folders (recursively); never raises for user mistakes."""
+    files, problems = find_sop_files(paths)
+    report = CheckReport(files=files, diagnostics=list(problems))
+    for path in files:
+        sop, diagnostics = load_model(path)
+        if sop is not None:
+            report.sources[path] = sop.source
+            diagnostics += run_checks(sop)
+        report.diagnostics.extend(diagnostics)
+    report.diagnostics.sort(key=Diagnostic.sort_key)
+    return report

@@ -1,0 +1,72 @@
+"""The ``opsflow`` command line: a thin shell over the library.
+
+Each command family lives in its own module and is imported only when that
+command runs (see :class:`LazyGroup`), so ``opsflow --help`` and
+``opsflow status`` start fast. Commands parse arguments, call one library
+function and print; library errors (:class:`~opsflow.errors.OpsflowError`)
+become one clear message and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+#: command name -> ("module:attribute", one-line help shown by --help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("opsflow.cli.check_cmd:check", "Check .sop files for errors and warnings."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        entry = COMMANDS.get(name)
+        if entry is None:
+            return None
+        module, _, attr = entry[0].partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            raise click.UsageError(f"no such command `{name}`.{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="opsflow", prog_name="opsflow")
+def cli() -> None:
+    """opsflow: write, run and publish standard operating procedures.
+
+    \b
+    Example:
+      opsflow check sops/
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point of the ``opsflow`` console script."""
+    from .common import run_cli
+
+    return run_cli(cli, argv if argv is not None else sys.argv[1:])

@@ -1,0 +1,32 @@
+"""Helpers every CLI module shares: error handling and output."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..errors import OpsflowError
+
+
+def run_cli(group: click.Group, argv: list[str]) -> Any:
+    """Run the click group; turn opsflow errors into a message and exit code."""
+    try:
+        return group.main(args=argv, prog_name="opsflow", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except OpsflowError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)

@@ -1,0 +1,429 @@
+"""The SOP model: what a parsed ``.sop`` file holds.
+
+Every construct of the language is one small frozen dataclass. Each node
+carries a :class:`Span` (file, line, column, end) that is excluded from
+equality and from ``repr``, so tests compare structure, not positions.
+
+The model holds, it does not act:
+
+* references to roles, phases, fields and events are :class:`Ref` values
+  (a name plus where it was written); the checker resolves them, the model
+  does not;
+* conditions stay parsed expressions (:class:`Compare`, :class:`Member`,
+  :class:`And`, :class:`Or`, :class:`Not`); the engine evaluates them with
+  its own evaluator, text from a ``.sop`` file never reaches ``eval``;
+* durations stay amounts and units; the engine's clock turns them into
+  due times.
+
+Small read-only helpers (lookups by id, the routes of a phase) are fine
+here; anything that decides (checks, compile, run, render) lives in its
+own module.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal as _Literal
+from typing import Union
+
+__all__ = [
+    "Span",
+    "NO_SPAN",
+    "Ref",
+    "Role",
+    "FieldType",
+    "Field",
+    "Event",
+    "Include",
+    "Duration",
+    "Criterion",
+    "Quorum",
+    "Approval",
+    "Value",
+    "Compare",
+    "Member",
+    "And",
+    "Or",
+    "Not",
+    "Condition",
+    "Route",
+    "Milestone",
+    "Phase",
+    "Parallel",
+    "Sop",
+    "BUILTIN_EVENTS",
+    "JOIN",
+]
+
+#: Events every phase understands without declaring them.
+BUILTIN_EVENTS = ("handoff", "approve", "reject")
+#: The route target that ends a parallel track (``handoff to join``).
+JOIN = "join"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a node was written: 1-based line and column, end exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+NO_SPAN = Span("<unknown>", 0, 0, 0, 0)
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name that refers to something declared elsewhere (role, phase, …)."""
+
+    name: str
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Role:
+    """``role ID "Title"``: a named role that runs bind to people."""
+
+    id: str
+    title: str
+    description: str = ""
+    span: Span = _span()
+
+
+FieldKind = _Literal["text", "number", "date", "choice"]
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """The type of a field: text, number, date, or one of fixed choices."""
+
+    kind: FieldKind
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Field:
+    """``field ID "Title" TYPE``: typed run data used in conditions."""
+
+    id: str
+    title: str
+    type: FieldType
+    description: str = ""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Event:
+    """``event ID "Title" [by ROLE, …]``: a named event a phase may route on.
+
+    ``by`` lists the roles that may fire it; empty means the phase owner.
+    """
+
+    id: str
+    title: str
+    by: tuple[Ref, ...] = ()
+    description: str = ""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Include:
+    """``include "path"``: roles, fields and events shared from another file.
+
+    ``path`` is as written (relative to the including file); ``resolved``
+    is the absolute path the loader read, or ``""`` when it was not found.
+    """
+
+    path: str
+    resolved: str = ""
+    span: Span = _span()
+
+
+DurationUnit = _Literal["minutes", "hours", "days", "business_days", "weeks"]
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An amount of time: ``2 business days``, ``4 hours``."""
+
+    amount: int
+    unit: DurationUnit
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        unit = self.unit.replace("_", " ")
+        if self.amount == 1:
+            unit = unit[:-1]
+        return f"{self.amount} {unit}"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One item of a ``done when`` checklist; ``number`` counts from 1."""
+
+    number: int
+    text: str
+    span: Span = _span()
+
+
+QuorumKind = _Literal["count", "all", "majority", "fraction"]
+
+
+@dataclass(frozen=True)
+class Quorum:
+    """How many must agree.
+
+    * ``count``: ``count`` approvals;
+    * ``all``: every eligible person approves;
+    * ``majority``: more than half of the votes cast (abstentions not counted);
+    * ``fraction``: at least ``numerator/denominator`` of the votes cast.
+    """
+
+    kind: QuorumKind
+    count: int = 1
+    numerator: int = 0
+    denominator: int = 1
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        if self.kind == "count":
+            return str(self.count)
+        if self.kind == "fraction":
+            return f"{self.numerator}/{self.denominator}"
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Approval:
+    """``approval by ROLE, …`` with its policy lines."""
+
+    by: tuple[Ref, ...]
+    quorum: Quorum = Quorum("count", 1)
+    veto: bool = False
+    not_by: tuple[Ref, ...] = ()
+    window: Duration | None = None
+    span: Span = _span()
+
+
+ValueKind = _Literal["number", "text", "date", "word"]
+
+
+@dataclass(frozen=True)
+class Value:
+    """A literal in a condition. ``word`` is a bare name (a choice)."""
+
+    kind: ValueKind
+    value: Union[Decimal, str, _dt.date]
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        if self.kind == "text":
+            return '"' + str(self.value) + '"'
+        return str(self.value)
+
+
+CompareOp = _Literal["=", "!=", "<", "<=", ">", ">="]
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``FIELD OP VALUE``, e.g. ``budget > 10000`` (``is`` reads as ``=``)."""
+
+    field: Ref
+    op: CompareOp
+    value: Value
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Member:
+    """``FIELD is one of A, B`` (``negated`` for ``is not one of``)."""
+
+    field: Ref
+    values: tuple[Value, ...]
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple["Condition", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple["Condition", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Not:
+    item: "Condition"
+    span: Span = _span()
+
+
+Condition = Union[Compare, Member, And, Or, Not]
+
+
+@dataclass(frozen=True)
+class Route:
+    """``handoff to X [if C]`` or ``on EVENT go to X [if C]``.
+
+    ``event`` is ``handoff``, ``approve``, ``reject`` or a declared event;
+    ``target`` is a phase, a parallel block, or ``join`` (end of a track).
+    Routes keep their source order: the first whose condition holds wins.
+    """
+
+    event: Ref
+    target: Ref
+    condition: Condition | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """``milestone "Title" owner ROLE [due DURATION|DATE]``.
+
+    Reached when its phase is done. A duration ``due`` counts from the
+    start of the run; a date is absolute.
+    """
+
+    id: str
+    title: str
+    owner: Ref
+    due: Duration | _dt.date | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Phase:
+    """``phase ID "Title"``: one step, with exactly one owner (the R of RACI)."""
+
+    id: str
+    title: str
+    owner: Ref | None = None
+    accountable: tuple[Ref, ...] = ()
+    consulted: tuple[Ref, ...] = ()
+    informed: tuple[Ref, ...] = ()
+    description: str = ""
+    due: Duration | None = None
+    checklist: tuple[Criterion, ...] = ()
+    approval: Approval | None = None
+    routes: tuple[Route, ...] = ()
+    milestones: tuple[Milestone, ...] = ()
+    end: bool = False
+    #: every ``owner`` line written (the checker reports more than one)
+    owners: tuple[Ref, ...] = ()
+    #: single-valued statements written more than once: (keyword, where)
+    repeated: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False)
+    span: Span = _span()
+
+    def routes_on(self, event: str) -> tuple[Route, ...]:
+        return tuple(r for r in self.routes if r.event.name == event)
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """The distinct events this phase routes on, in source order."""
+        return tuple(dict.fromkeys(r.event.name for r in self.routes))
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """``parallel ID "Title"``: tracks that run side by side, then a join.
+
+    Each track starts at a phase; it ends when a phase routes to ``join``.
+    When every track has ended the run goes to ``then``.
+    """
+
+    id: str
+    title: str
+    tracks: tuple[Ref, ...]
+    then: Ref | None
+    description: str = ""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Sop:
+    """A whole ``.sop`` file (with its includes' declarations merged in).
+
+    ``id`` is ``""`` for a shared file that has no ``sop`` header (one that
+    only declares roles, fields and events for others to include).
+    The first phase (or parallel block) written is where a run starts.
+    """
+
+    id: str
+    title: str
+    path: str
+    version: str = ""
+    owner: Ref | None = None
+    description: str = ""
+    roles: tuple[Role, ...] = ()
+    fields: tuple[Field, ...] = ()
+    events: tuple[Event, ...] = ()
+    phases: tuple[Phase, ...] = ()
+    parallels: tuple[Parallel, ...] = ()
+    includes: tuple[Include, ...] = ()
+    #: the start of the flow: the first phase or parallel block written
+    start: str = ""
+    source: str = field(default="", compare=False, repr=False)
+    #: where a second ``sop`` header was written (the checker reports it)
+    extra_headers: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+    span: Span = _span()
+
+    @property
+    def is_library(self) -> bool:
+        """True for a shared file meant to be included (no ``sop`` header)."""
+        return not self.id
+
+    def find_role(self, id: str) -> Role | None:
+        return next((r for r in self.roles if r.id == id), None)
+
+    def find_field(self, id: str) -> Field | None:
+        return next((f for f in self.fields if f.id == id), None)
+
+    def find_event(self, id: str) -> Event | None:
+        return next((e for e in self.events if e.id == id), None)
+
+    def find_phase(self, id: str) -> Phase | None:
+        return next((p for p in self.phases if p.id == id), None)
+
+    def find_parallel(self, id: str) -> Parallel | None:
+        return next((p for p in self.parallels if p.id == id), None)
+
+    def track_of(self) -> dict[str, str]:
+        """Map each phase inside a parallel track to its parallel block id.
+
+        A phase belongs to the block whose track start reaches it without
+        passing a ``join``. Phases outside any track are absent.
+        """
+        result: dict[str, str] = {}
+        phases = {p.id: p for p in self.phases}
+        for block in self.parallels:
+            for track in block.tracks:
+                todo = [track.name]
+                while todo:
+                    pid = todo.pop()
+                    if pid in result or pid not in phases:
+                        continue
+                    result[pid] = block.id
+                    todo.extend(
+                        r.target.name for r in phases[pid].routes if r.target.name != JOIN
+                    )
+        return result

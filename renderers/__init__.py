@@ -1,0 +1,1 @@
+"""Jinja2 templates of the opsflow renderers, shipped as package data ``opsflow.renderers``."""
