@@ -96,6 +96,7 @@ def _merge_includes(sop: Sop, diagnostics: list[Diagnostic], stack: tuple[str, .
     roles, fields, events, includes = [], [], [], []
     for inc in sop.includes:
         target = os.path.normpath(os.path.join(base, inc.path))
+        shown = _display(target, sop.path, inc.path)
         if target in stack:
             diagnostics.append(Diagnostic("E102", "error", f"`{inc.path}` includes itself "
                                           "(directly or through other files)", inc.span,
@@ -105,13 +106,13 @@ def _merge_includes(sop: Sop, diagnostics: list[Diagnostic], stack: tuple[str, .
         try:
             text = read_source(target)
         except SopError as exc:
-            diagnostics.append(Diagnostic("E102", "error",
-                                          f"cannot include `{inc.path}`: {exc.diagnostics[0].message}",
+            reason = exc.diagnostics[0].message.replace(target, shown)
+            diagnostics.append(Diagnostic("E102", "error", f"cannot include `{inc.path}`: {reason}",
                                           inc.span, "the path is relative to the including file"))
             includes.append(inc)
             continue
         try:
-            shared = parse_text(text, _display(target, sop.path, inc.path))
+            shared = parse_text(text, shown)
         except SopError as exc:
             diagnostics.extend(exc.diagnostics)
             includes.append(dataclasses.replace(inc, resolved=target))

@@ -37,11 +37,12 @@ MAX_INDENT_LEVELS = 12
 class _Syntax(Exception):
     """A syntax problem found by the post-lexer, with its position."""
 
-    def __init__(self, message: str, token: Token, hint: str = "") -> None:
+    def __init__(self, message: str, token: Token, hint: str = "", width: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.token = token
         self.hint = hint
+        self.width = width or len(str(token))
 
 
 class SopIndenter(Indenter):
@@ -103,6 +104,7 @@ class SopIndenter(Indenter):
                     f"unknown word `{word}`",
                     previous,
                     f"did you mean `{close[0]}`?" if close else "put a space between words",
+                    len(word),
                 )
             previous = token
             if token.type == self.NL_type:
@@ -182,6 +184,8 @@ def _all_keywords() -> list[str]:
 def _describe_expected(names: set[str]) -> str:
     keywords = _keyword_terminals()
     words: list[str] = []
+    if len(names) > 1:
+        names = names - {"_DEDENT"}
     for name in sorted(names):
         if name in keywords and keywords[name].isalpha():
             words.append(f"`{keywords[name]}`")
@@ -246,6 +250,15 @@ def _hint_for(found: str, expected: set[str]) -> str:
     return ""
 
 
+def _acceptable(exc: UnexpectedInput, fallback: set[str]) -> set[str]:
+    """What the parser itself accepts where it stopped (the lexer's set is wider)."""
+    state = getattr(exc, "state", None)
+    try:
+        return set(state.parse_conf.states[state.position])  # type: ignore[union-attr]
+    except (AttributeError, KeyError, TypeError):
+        return fallback
+
+
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
@@ -253,7 +266,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
         while start > 0 and _WORD_CHAR.match(text[start - 1]):
             start -= 1
         word_match = _WORD.match(text, start)
-        expected = set(exc.allowed or ())
+        expected = _acceptable(exc, set(exc.allowed or ()))
         line_start = text.rfind("\n", 0, start) + 1
         column = start - line_start + 1
         if word_match and _WORD_CHAR.match(text[pos]):
@@ -279,7 +292,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
         )
     if isinstance(exc, UnexpectedToken):
         token = exc.token
-        expected = set(exc.expected or ())
+        expected = _acceptable(exc, set(exc.expected or ()))
         if token.type == "$END" or token.line is None:
             line, column = _end_position(text)
         else:
@@ -325,7 +338,7 @@ def parse_text(text: str, filename: str = "<text>") -> Sop:
     try:
         tree = _lark().parse(text)
     except _Syntax as exc:
-        span = _span_of(filename, exc.token.line or 1, exc.token.column or 1, len(str(exc.token)))
+        span = _span_of(filename, exc.token.line or 1, exc.token.column or 1, exc.width)
         raise SopError([Diagnostic("E001", "error", exc.message, span, exc.hint)]) from None
     except UnexpectedInput as exc:
         raise SopError([_syntax_diagnostic(exc, text, filename)]) from None
