@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import threading
 from collections.abc import Iterator
 
 from lark import Lark, Token
@@ -130,6 +131,11 @@ def _at_end(token: Token) -> Token:
     )
 
 
+#: the transformer runs inside the parser; one parse at a time uses it
+_TRANSFORMER = SopTransformer()
+_PARSE_LOCK = threading.Lock()
+
+
 @functools.cache
 def _lark() -> Lark:
     return Lark(
@@ -137,7 +143,7 @@ def _lark() -> Lark:
         parser="lalr",
         lexer="contextual",
         postlex=SopIndenter(),
-        propagate_positions=True,
+        transformer=_TRANSFORMER,
         maybe_placeholders=True,
         cache=True,
     )
@@ -336,7 +342,10 @@ def parse_text(text: str, filename: str = "<text>") -> Sop:
     if not text.endswith("\n"):
         text += "\n"
     try:
-        tree = _lark().parse(text)
+        with _PARSE_LOCK:
+            _TRANSFORMER.reset(filename, text)
+            sop: Sop = _lark().parse(text)  # type: ignore[assignment]
+            problems = _TRANSFORMER.problems
     except _Syntax as exc:
         span = _span_of(filename, exc.token.line or 1, exc.token.column or 1, exc.width)
         raise SopError([Diagnostic("E001", "error", exc.message, span, exc.hint)]) from None
@@ -347,8 +356,6 @@ def parse_text(text: str, filename: str = "<text>") -> Sop:
             [Diagnostic("E001", "error", "the file is nested too deeply to read",
                         _span_of(filename, 1, 1), "split deeply nested conditions")]
         ) from None
-    transformer = SopTransformer(filename, text)
-    sop = transformer.transform(tree)
-    if transformer.problems:
-        raise SopError(transformer.problems)
+    if problems:
+        raise SopError(problems)
     return sop

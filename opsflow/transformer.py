@@ -1,4 +1,9 @@
-"""Parse tree → model: the one place where grammar rules become dataclasses.
+"""Grammar rules → model: the one place where the language becomes dataclasses.
+
+The transformer runs *inside* the LALR parser (Lark's tree-less mode: each
+rule's callback is called as soon as the rule is reduced), so no parse tree
+is built. Node spans therefore come from tokens: each construct starts with
+a named keyword token (``PHASE``, ``HANDOFF``, …) kept by the grammar.
 
 Each grammar rule has a method here that returns either a model node or a
 small tagged tuple that the enclosing rule folds in. Statements inside a
@@ -13,8 +18,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from lark import Token, Transformer, v_args
-from lark.tree import Meta
+from lark import Token, Transformer
 
 from . import model as m
 from .errors import Diagnostic
@@ -41,22 +45,35 @@ def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "milestone"
 
 
-@v_args(meta=True)
 class SopTransformer(Transformer[Token, m.Sop]):
     """Builds a :class:`~opsflow.model.Sop` from the tree of one file."""
 
-    def __init__(self, filename: str, source: str) -> None:
+    def __init__(self, filename: str = "<text>", source: str = "") -> None:
         super().__init__()
+        self.reset(filename, source)
+
+    def reset(self, filename: str, source: str) -> None:
+        """Prepare for the next file (the parser reuses one transformer)."""
         self.filename = filename
         self.source = source
         #: problems found while building (for example an impossible date)
         self.problems: list[Diagnostic] = []
 
     # ---- spans -----------------------------------------------------------
-    def _span(self, meta: Meta) -> m.Span:
-        if getattr(meta, "empty", True):
-            return m.NO_SPAN
-        return m.Span(self.filename, meta.line, meta.column, meta.end_line, meta.end_column)
+    def _span(self, first: Token, last: Token | None = None) -> m.Span:
+        """From the start of ``first`` to the end of ``last`` (or of ``first``)."""
+        last = last if last is not None else first
+        return m.Span(
+            self.filename,
+            first.line or 0,
+            first.column or 0,
+            last.end_line or 0,
+            last.end_column or 0,
+        )
+
+    @staticmethod
+    def _join(first: m.Span, last: m.Span) -> m.Span:
+        return m.Span(first.file, first.line, first.column, last.end_line, last.end_column)
 
     def _tspan(self, token: Token) -> m.Span:
         return m.Span(
@@ -86,7 +103,7 @@ class SopTransformer(Transformer[Token, m.Sop]):
             return dt.date.min
 
     # ---- file ------------------------------------------------------------
-    def start(self, meta: Meta, items: list[Any]) -> m.Sop:
+    def start(self, items: list[Any]) -> m.Sop:
         header: dict[str, Any] = {}
         roles, fields, events, phases, parallels, includes = [], [], [], [], [], []
         headers = []
@@ -131,12 +148,12 @@ class SopTransformer(Transformer[Token, m.Sop]):
             extra_headers=tuple(h[1]["span"] for h in headers[1:]),
         )
 
-    def header(self, meta: Meta, children: list[Any]) -> tuple[str, dict[str, Any]]:
-        name, title, *stmts = children
+    def header(self, children: list[Any]) -> tuple[str, dict[str, Any]]:
+        keyword, name, title, *stmts = children
         info: dict[str, Any] = {
             "id": str(name),
             "title": _unquote(title),
-            "span": self._span(meta),
+            "span": self._span(keyword, title),
         }
         docs = []
         for stmt in stmts:
@@ -152,13 +169,13 @@ class SopTransformer(Transformer[Token, m.Sop]):
         info["description"] = "\n".join(docs)
         return ("header", info)
 
-    def version(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+    def version(self, children: list[Token]) -> tuple[str, str]:
         return ("version", str(children[0]))
 
-    def sop_owner(self, meta: Meta, children: list[Token]) -> tuple[str, m.Ref]:
+    def sop_owner(self, children: list[Token]) -> tuple[str, m.Ref]:
         return ("owner", self._ref(children[0]))
 
-    def doc(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+    def doc(self, children: list[Token]) -> tuple[str, str]:
         text = str(children[0])[1:]
         if text.startswith(" "):
             text = text[1:]
@@ -169,41 +186,43 @@ class SopTransformer(Transformer[Token, m.Sop]):
         return "\n".join(c[1] for c in children if isinstance(c, tuple) and c[0] == "doc")
 
     # ---- declarations ----------------------------------------------------
-    def include(self, meta: Meta, children: list[Token]) -> m.Include:
-        return m.Include(_unquote(children[0]), span=self._span(meta))
+    def include(self, children: list[Token]) -> m.Include:
+        keyword, path = children
+        return m.Include(_unquote(path), span=self._span(keyword, path))
 
-    def role(self, meta: Meta, children: list[Any]) -> m.Role:
-        name, title, *rest = children
-        return m.Role(str(name), _unquote(title), self._docs(rest), span=self._span(meta))
+    def role(self, children: list[Any]) -> m.Role:
+        keyword, name, title, *rest = children
+        span = self._span(keyword, title)
+        return m.Role(str(name), _unquote(title), self._docs(rest), span=span)
 
-    def field(self, meta: Meta, children: list[Any]) -> m.Field:
-        name, title, ftype, *rest = children
-        return m.Field(str(name), _unquote(title), ftype, self._docs(rest), span=self._span(meta))
+    def field(self, children: list[Any]) -> m.Field:
+        keyword, name, title, ftype, *rest = children
+        span = self._span(keyword, title)
+        return m.Field(str(name), _unquote(title), ftype, self._docs(rest), span=span)
 
-    def text_type(self, meta: Meta, children: list[Any]) -> m.FieldType:
+    def text_type(self, children: list[Any]) -> m.FieldType:
         return m.FieldType("text")
 
-    def number_type(self, meta: Meta, children: list[Any]) -> m.FieldType:
+    def number_type(self, children: list[Any]) -> m.FieldType:
         return m.FieldType("number")
 
-    def date_type(self, meta: Meta, children: list[Any]) -> m.FieldType:
+    def date_type(self, children: list[Any]) -> m.FieldType:
         return m.FieldType("date")
 
-    def choice_type(self, meta: Meta, children: list[Any]) -> m.FieldType:
+    def choice_type(self, children: list[Any]) -> m.FieldType:
         return m.FieldType("choice", tuple(r.name for r in children[0]))
 
-    def event(self, meta: Meta, children: list[Any]) -> m.Event:
-        name, title, by, *rest = children
-        return m.Event(
-            str(name), _unquote(title), tuple(by or ()), self._docs(rest), span=self._span(meta)
-        )
+    def event(self, children: list[Any]) -> m.Event:
+        keyword, name, title, by, *rest = children
+        span = self._span(keyword, title)
+        return m.Event(str(name), _unquote(title), tuple(by or ()), self._docs(rest), span=span)
 
-    def name_list(self, meta: Meta, children: list[Token]) -> tuple[m.Ref, ...]:
+    def name_list(self, children: list[Token]) -> tuple[m.Ref, ...]:
         return tuple(self._ref(t) for t in children)
 
     # ---- phases ----------------------------------------------------------
-    def phase(self, meta: Meta, children: list[Any]) -> m.Phase:
-        name, title, *stmts = children
+    def phase(self, children: list[Any]) -> m.Phase:
+        keyword, name, title, *stmts = children
         owners: list[m.Ref] = []
         accountable: list[m.Ref] = []
         consulted: list[m.Ref] = []
@@ -266,44 +285,46 @@ class SopTransformer(Transformer[Token, m.Sop]):
             end=end,
             owners=tuple(owners),
             repeated=tuple(repeated),
-            span=self._span(meta),
+            span=self._span(keyword, title),
         )
 
-    def owner(self, meta: Meta, children: list[Token]) -> tuple[str, m.Ref]:
+    def owner(self, children: list[Token]) -> tuple[str, m.Ref]:
         return ("owner", self._ref(children[0]))
 
-    def accountable(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+    def accountable(self, children: list[Any]) -> tuple[str, Any]:
         return ("accountable", children[0])
 
-    def consulted(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+    def consulted(self, children: list[Any]) -> tuple[str, Any]:
         return ("consulted", children[0])
 
-    def informed(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+    def informed(self, children: list[Any]) -> tuple[str, Any]:
         return ("informed", children[0])
 
-    def due(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+    def due(self, children: list[Any]) -> tuple[str, Any]:
         return ("due", children[0])
 
-    def end(self, meta: Meta, children: list[Any]) -> tuple[str, bool]:
+    def end(self, children: list[Any]) -> tuple[str, bool]:
         return ("end", True)
 
-    def checklist(self, meta: Meta, children: list[m.Criterion]) -> tuple[str, Any]:
+    def checklist(self, children: list[m.Criterion]) -> tuple[str, Any]:
         return ("checklist", [c for c in children if c is not None])
 
-    def criterion(self, meta: Meta, children: list[Token]) -> m.Criterion:
+    def criterion(self, children: list[Token]) -> m.Criterion:
         text = str(children[0])[1:].strip()
-        return m.Criterion(0, text, span=self._span(meta))
+        return m.Criterion(0, text, span=self._span(children[0]))
 
-    def duration(self, meta: Meta, children: list[Token]) -> m.Duration:
+    def duration(self, children: list[Token]) -> m.Duration:
         amount, unit = children
-        return m.Duration(int(amount), _UNITS[str(unit)], span=self._span(meta))  # type: ignore[arg-type]
+        span = self._span(amount, unit)
+        return m.Duration(int(amount), _UNITS[str(unit)], span=span)  # type: ignore[arg-type]
 
-    def business_duration(self, meta: Meta, children: list[Token]) -> m.Duration:
-        return m.Duration(int(children[0]), "business_days", span=self._span(meta))
+    def business_duration(self, children: list[Token]) -> m.Duration:
+        amount, unit = children
+        return m.Duration(int(amount), "business_days", span=self._span(amount, unit))
 
     # ---- approvals ---------------------------------------------------------
-    def approval(self, meta: Meta, children: list[Any]) -> m.Approval:
-        by, *stmts = children
+    def approval(self, children: list[Any]) -> m.Approval:
+        keyword, by, *stmts = children
         quorum = m.Quorum("count", 1)
         veto = False
         not_by: list[m.Ref] = []
@@ -317,9 +338,10 @@ class SopTransformer(Transformer[Token, m.Sop]):
                 not_by.extend(value)
             elif kind == "window":
                 window = value
-        return m.Approval(tuple(by), quorum, veto, tuple(not_by), window, span=self._span(meta))
+        span = self._join(self._tspan(keyword), by[-1].span)
+        return m.Approval(tuple(by), quorum, veto, tuple(not_by), window, span=span)
 
-    def quorum(self, meta: Meta, children: list[Token]) -> tuple[str, m.Quorum]:
+    def quorum(self, children: list[Token]) -> tuple[str, m.Quorum]:
         token = children[0]
         span = self._tspan(token)
         text = str(token)
@@ -330,35 +352,47 @@ class SopTransformer(Transformer[Token, m.Sop]):
             return ("quorum", m.Quorum("fraction", 0, num, den, span=span))
         return ("quorum", m.Quorum(text, span=span))  # type: ignore[arg-type]
 
-    def veto(self, meta: Meta, children: list[Any]) -> tuple[str, bool]:
+    def veto(self, children: list[Any]) -> tuple[str, bool]:
         return ("veto", True)
 
-    def not_by(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+    def not_by(self, children: list[Any]) -> tuple[str, Any]:
         return ("not_by", children[0])
 
-    def window(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+    def window(self, children: list[Any]) -> tuple[str, Any]:
         return ("window", children[0])
 
     # ---- routes and milestones ----------------------------------------------
-    def handoff(self, meta: Meta, children: list[Any]) -> m.Route:
-        target, condition = children
-        span = self._span(meta)
-        return m.Route(m.Ref("handoff", span=span), self._ref(target), condition, span=span)
+    def handoff(self, children: list[Any]) -> m.Route:
+        keyword, target, condition = children
+        span = self._route_span(keyword, target, condition)
+        event = m.Ref("handoff", span=self._span(keyword))
+        return m.Route(event, self._ref(target), condition, span=span)
 
-    def on_route(self, meta: Meta, children: list[Any]) -> m.Route:
-        event, target, condition = children
-        return m.Route(self._ref(event), self._ref(target), condition, span=self._span(meta))
+    def on_route(self, children: list[Any]) -> m.Route:
+        keyword, event, target, condition = children
+        span = self._route_span(keyword, target, condition)
+        return m.Route(self._ref(event), self._ref(target), condition, span=span)
 
-    def milestone(self, meta: Meta, children: list[Any]) -> m.Milestone:
-        title, owner, due = children
+    def _route_span(self, keyword: Token, target: Token, condition: Any) -> m.Span:
+        first = self._tspan(keyword)
+        return self._join(first, condition.span if condition is not None else self._tspan(target))
+
+    def milestone(self, children: list[Any]) -> m.Milestone:
+        keyword, title, owner, due = children
         if isinstance(due, Token):
+            last_token: Token = due
             due = self._date(due)
+            span = self._span(keyword, last_token)
+            text = _unquote(title)
+            return m.Milestone(slug(text), text, self._ref(owner), due, span=span)
         text = _unquote(title)
-        return m.Milestone(slug(text), text, self._ref(owner), due, span=self._span(meta))
+        last = due.span if isinstance(due, m.Duration) else self._tspan(owner)
+        span = self._join(self._tspan(keyword), last)
+        return m.Milestone(slug(text), text, self._ref(owner), due, span=span)
 
     # ---- parallel --------------------------------------------------------------
-    def parallel(self, meta: Meta, children: list[Any]) -> m.Parallel:
-        name, title, *stmts = children
+    def parallel(self, children: list[Any]) -> m.Parallel:
+        keyword, name, title, *stmts = children
         tracks = tuple(s[1] for s in stmts if s is not None and s[0] == "track")
         thens = [s[1] for s in stmts if s is not None and s[0] == "then"]
         return m.Parallel(
@@ -367,53 +401,57 @@ class SopTransformer(Transformer[Token, m.Sop]):
             tracks,
             thens[0] if thens else None,
             self._docs(stmts),
-            span=self._span(meta),
+            span=self._span(keyword, title),
         )
 
-    def track(self, meta: Meta, children: list[Token]) -> tuple[str, m.Ref]:
+    def track(self, children: list[Token]) -> tuple[str, m.Ref]:
         return ("track", self._ref(children[0]))
 
-    def then(self, meta: Meta, children: list[Token]) -> tuple[str, m.Ref]:
+    def then(self, children: list[Token]) -> tuple[str, m.Ref]:
         return ("then", self._ref(children[0]))
 
     # ---- conditions ------------------------------------------------------------
-    def or_cond(self, meta: Meta, children: list[Any]) -> m.Or:
-        return m.Or(tuple(children), span=self._span(meta))
+    def or_cond(self, children: list[Any]) -> m.Or:
+        return m.Or(tuple(children), span=self._join(children[0].span, children[-1].span))
 
-    def and_cond(self, meta: Meta, children: list[Any]) -> m.And:
-        return m.And(tuple(children), span=self._span(meta))
+    def and_cond(self, children: list[Any]) -> m.And:
+        return m.And(tuple(children), span=self._join(children[0].span, children[-1].span))
 
-    def not_cond(self, meta: Meta, children: list[Any]) -> m.Not:
-        return m.Not(children[0], span=self._span(meta))
+    def not_cond(self, children: list[Any]) -> m.Not:
+        return m.Not(children[0], span=children[0].span)
 
-    def comparison(self, meta: Meta, children: list[Any]) -> m.Compare:
+    def comparison(self, children: list[Any]) -> m.Compare:
         name, op, value = children
-        return m.Compare(self._ref(name), str(op), value, span=self._span(meta))  # type: ignore[arg-type]
+        span = self._join(self._tspan(name), value.span)
+        return m.Compare(self._ref(name), str(op), value, span=span)  # type: ignore[arg-type]
 
-    def is_cond(self, meta: Meta, children: list[Any]) -> m.Compare:
+    def is_cond(self, children: list[Any]) -> m.Compare:
         name, value = children
-        return m.Compare(self._ref(name), "=", value, span=self._span(meta))
+        return m.Compare(self._ref(name), "=", value, span=self._join(self._tspan(name), value.span))
 
-    def is_not_cond(self, meta: Meta, children: list[Any]) -> m.Compare:
+    def is_not_cond(self, children: list[Any]) -> m.Compare:
         name, value = children
-        return m.Compare(self._ref(name), "!=", value, span=self._span(meta))
+        span = self._join(self._tspan(name), value.span)
+        return m.Compare(self._ref(name), "!=", value, span=span)
 
-    def one_of(self, meta: Meta, children: list[Any]) -> m.Member:
+    def one_of(self, children: list[Any]) -> m.Member:
         name, *values = children
-        return m.Member(self._ref(name), tuple(values), False, span=self._span(meta))
+        span = self._join(self._tspan(name), values[-1].span)
+        return m.Member(self._ref(name), tuple(values), False, span=span)
 
-    def not_one_of(self, meta: Meta, children: list[Any]) -> m.Member:
+    def not_one_of(self, children: list[Any]) -> m.Member:
         name, *values = children
-        return m.Member(self._ref(name), tuple(values), True, span=self._span(meta))
+        span = self._join(self._tspan(name), values[-1].span)
+        return m.Member(self._ref(name), tuple(values), True, span=span)
 
-    def number(self, meta: Meta, children: list[Token]) -> m.Value:
+    def number(self, children: list[Token]) -> m.Value:
         return m.Value("number", Decimal(str(children[0])), span=self._tspan(children[0]))
 
-    def text(self, meta: Meta, children: list[Token]) -> m.Value:
+    def text(self, children: list[Token]) -> m.Value:
         return m.Value("text", _unquote(children[0]), span=self._tspan(children[0]))
 
-    def date(self, meta: Meta, children: list[Token]) -> m.Value:
+    def date(self, children: list[Token]) -> m.Value:
         return m.Value("date", self._date(children[0]), span=self._tspan(children[0]))
 
-    def word(self, meta: Meta, children: list[Token]) -> m.Value:
+    def word(self, children: list[Token]) -> m.Value:
         return m.Value("word", str(children[0]), span=self._tspan(children[0]))
