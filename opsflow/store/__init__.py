@@ -1,0 +1,48 @@
+"""opsflow's persistence layer: runs, hash-chained events and SOP versions.
+
+``Store.open()`` connects to SQLite (the default, in ``<workspace>/.opsflow/``)
+or PostgreSQL (``OPSFLOW_DATABASE_URL``) and checks the schema revision. The
+engine reads and writes runs only through :class:`Store` and the records
+below. Importing this package loads SQLAlchemy but not Alembic (only needed
+when migrating), Lark or Jinja2.
+"""
+
+from __future__ import annotations
+
+from .database import ENV_VAR
+from .errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    SchemaError,
+    StoreError,
+    UnknownRunError,
+    UnknownSopError,
+)
+from .records import (
+    EventDraft,
+    EventRecord,
+    JsonDict,
+    RunRecord,
+    SopRecord,
+    WorkItem,
+    WorkItemRecord,
+)
+from .store import Store
+
+__all__ = [
+    "ENV_VAR",
+    "ConflictError",
+    "DatabaseUnavailableError",
+    "EventDraft",
+    "EventRecord",
+    "JsonDict",
+    "RunRecord",
+    "SchemaError",
+    "SopRecord",
+    "Store",
+    "StoreError",
+    "UnknownRunError",
+    "UnknownSopError",
+    "WorkItem",
+    "WorkItemRecord",
+]

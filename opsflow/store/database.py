@@ -1,0 +1,166 @@
+"""Which database to use and how to connect to it.
+
+* :func:`resolve_url`: an explicit URL, else ``OPSFLOW_DATABASE_URL``, else the
+  embedded default, the SQLite file ``<workspace>/.opsflow/opsflow.db`` (the
+  folder is created on first use; the workspace defaults to the current
+  directory).
+* :func:`create_engine`: a SQLAlchemy engine with opsflow's connection
+  settings.
+* :func:`guard`: turns driver failures (unreachable server, missing database,
+  locked file) into one-line :class:`DatabaseUnavailableError` messages that
+  name the URL, without its password, and the fix.
+
+SQLite settings, chosen for durability and for correct concurrent writers:
+
+* ``journal_mode=WAL``: readers never block the writer and vice versa.
+* ``synchronous=FULL``: every commit fsyncs the write-ahead log, so a
+  committed action survives the process being killed *and* the machine losing
+  power. (In WAL mode ``NORMAL`` would already survive a killed process but
+  could lose the last commits on power loss; an audit log must not.)
+* ``foreign_keys=ON`` and a 30 s ``busy_timeout`` (a writer waits for
+  another process's write transaction instead of failing at once).
+* Transactions: pysqlite's own implicit ``BEGIN`` handling is switched off
+  (the documented SQLAlchemy recipe: ``isolation_level = None`` on connect and
+  our own ``BEGIN`` in the ``begin`` event). Write transactions (connections
+  with the execution option ``opsflow_write=True``) start with
+  ``BEGIN IMMEDIATE``, which takes the write lock up front, so two writers
+  never both read a run and then deadlock or fail upgrading to a write lock.
+
+PostgreSQL (``postgresql+psycopg://…``) uses the server defaults (READ
+COMMITTED); the store serialises writers of one run with row locks
+(``SELECT … FOR UPDATE``). This module holds no queries and no schema logic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from .errors import DatabaseUnavailableError
+
+__all__ = [
+    "ENV_VAR",
+    "WRITE",
+    "create_engine",
+    "display_url",
+    "guard",
+    "resolve_url",
+]
+
+ENV_VAR = "OPSFLOW_DATABASE_URL"
+#: execution option that makes a SQLite transaction ``BEGIN IMMEDIATE``
+WRITE = "opsflow_write"
+BUSY_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 10
+FIX = f"start the database server or point {ENV_VAR} (or --db) at a reachable database"
+
+
+def resolve_url(url: str | None = None, workspace: str | os.PathLike[str] | None = None) -> str:
+    """The database URL to use; creates ``<workspace>/.opsflow/`` for the default."""
+    if url:
+        return url
+    from_env = os.environ.get(ENV_VAR, "").strip()
+    if from_env:
+        return from_env
+    root = Path(workspace if workspace is not None else os.getcwd())
+    if not root.is_dir():
+        raise DatabaseUnavailableError(
+            f"the workspace folder {root} does not exist; pass an existing folder "
+            "(e.g. --workspace .)"
+        )
+    folder = root / ".opsflow"
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise DatabaseUnavailableError(
+            f"cannot create {folder} ({error.strerror}); make the workspace writable "
+            f"or set {ENV_VAR}"
+        ) from None
+    return URL.create("sqlite", database=str((folder / "opsflow.db").resolve())).render_as_string()
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except exc.ArgumentError:
+        raise DatabaseUnavailableError(
+            f"{url!r} is not a database URL; use e.g. "
+            "postgresql+psycopg://user@host:5432/dbname or sqlite:///path/to/opsflow.db"
+        ) from None
+
+
+def display_url(url: str) -> str:
+    """``url`` with any password masked, for messages."""
+    return _parse(url).render_as_string(hide_password=True)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    write = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``url`` with opsflow's settings (see the module docstring)."""
+    parsed = _parse(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = sqlalchemy.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql":
+            connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "opsflow"}
+        return sqlalchemy.create_engine(parsed, connect_args=connect_args)
+    except (exc.NoSuchModuleError, ImportError):
+        raise DatabaseUnavailableError(
+            f"opsflow cannot use the database URL {display_url(url)} (no driver for it); "
+            "use postgresql+psycopg://… or sqlite:///…"
+        ) from None
+
+
+def _reason(error: exc.DBAPIError) -> str:
+    text = str(error.orig) if error.orig is not None else str(error)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(error.orig).__name__
+
+
+@contextmanager
+def guard(url_display: str, *, sqlite: bool) -> Iterator[None]:
+    """Turn driver errors about reaching the database into one-line user errors."""
+    try:
+        yield
+    except (exc.OperationalError, exc.InterfaceError) as error:
+        reason = _reason(error)
+        if sqlite and "locked" in reason:
+            message = (
+                f"the database at {url_display} stayed locked by another opsflow process "
+                f"for {BUSY_TIMEOUT_S} s; try again"
+            )
+        elif sqlite:
+            message = (
+                f"cannot use the SQLite database at {url_display} ({reason}); check that its "
+                f"folder exists and is writable, or set {ENV_VAR}"
+            )
+        else:
+            message = f"cannot use the database at {url_display} ({reason}); {FIX}"
+        raise DatabaseUnavailableError(message) from error

@@ -1,0 +1,63 @@
+"""Errors the store reports to users.
+
+Each is an :class:`~opsflow.errors.OpsflowError` whose message names the
+problem and the fix in one line (the CLI prints it as ``error: …``). Database
+URLs in messages never contain a password.
+"""
+
+from __future__ import annotations
+
+from ..errors import OpsflowError
+
+__all__ = [
+    "ConflictError",
+    "DatabaseUnavailableError",
+    "SchemaError",
+    "StoreError",
+    "UnknownRunError",
+    "UnknownSopError",
+]
+
+
+class StoreError(OpsflowError):
+    """The root of the store's errors."""
+
+
+class ConflictError(StoreError):
+    """Someone else changed the run between our read and our write."""
+
+    def __init__(self, run_id: int, expected_version: int, actual_version: int) -> None:
+        self.run_id = run_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"run {run_id} was changed by someone else while you were acting; run the command again"
+        )
+
+
+class UnknownRunError(StoreError):
+    """No run with that id."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run {run_id}; list runs with `opsflow list`")
+
+
+class UnknownSopError(StoreError):
+    """No stored SOP version with that hash."""
+
+    def __init__(self, sop_hash: str, url_display: str) -> None:
+        self.sop_hash = sop_hash
+        super().__init__(
+            f"no SOP version {sop_hash[:12]} is stored in the database at {url_display}; "
+            "check that OPSFLOW_DATABASE_URL (or --db) points at the database the run "
+            "was started in"
+        )
+
+
+class DatabaseUnavailableError(StoreError):
+    """The database cannot be reached, opened or written."""
+
+
+class SchemaError(StoreError):
+    """The database has no opsflow schema, an old one, or a newer one."""

@@ -1,0 +1,97 @@
+"""The database schema's revision: check it on open, upgrade it on request.
+
+The schema is created and changed only by the Alembic migrations shipped in
+``opsflow/store/migrations/`` (found through :mod:`importlib.resources`, so
+they work from an installed wheel; Alembic is configured from Python, no
+``alembic.ini``). Alembic is imported only when migrating: opening an
+up-to-date database costs one query on ``alembic_version``, compared with
+:data:`REVISIONS` (a test keeps that list equal to the migration files).
+
+Upgrades run in one transaction that first takes a lock (``BEGIN IMMEDIATE``
+on SQLite, an advisory lock on PostgreSQL) and re-reads the revision, so two
+processes opening a fresh database at once upgrade it exactly once.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+
+from .database import WRITE
+from .errors import SchemaError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["HEAD", "REVISIONS", "alembic_config", "check", "current_revision", "upgrade"]
+
+#: every migration revision, oldest first (the ids in migrations/versions/)
+REVISIONS: tuple[str, ...] = ("0001_initial",)
+HEAD = REVISIONS[-1]
+#: PostgreSQL advisory lock key taken while migrating (an arbitrary constant)
+LOCK_KEY = 0x0F5F_1000
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The Alembic revision the database is at, or ``None`` if it has no schema."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def alembic_config(connection: Connection) -> Config:
+    """An Alembic configuration that runs the packaged migrations on ``connection``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("opsflow.store") / "migrations"))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+def _newer(url_display: str, revision: str) -> SchemaError:
+    return SchemaError(
+        f"the database at {url_display} was written by a newer opsflow (schema revision "
+        f"{revision}); upgrade opsflow"
+    )
+
+
+def _not_upgraded(url_display: str) -> SchemaError:
+    return SchemaError(
+        f"the database at {url_display} has no opsflow schema (or an old one); "
+        "run `opsflow db upgrade`"
+    )
+
+
+def check(engine: Engine, url_display: str, *, upgrade_if_needed: bool) -> None:
+    """Make sure the schema is at :data:`HEAD`, upgrading it if allowed."""
+    with engine.connect() as connection, connection.begin():
+        revision = current_revision(connection)
+    if revision == HEAD:
+        return
+    if revision is not None and revision not in REVISIONS:
+        raise _newer(url_display, revision)
+    if not upgrade_if_needed:
+        raise _not_upgraded(url_display)
+    upgrade(engine, url_display)
+
+
+def upgrade(engine: Engine, url_display: str) -> tuple[str | None, str]:
+    """Upgrade the schema to :data:`HEAD`; returns (revision before, revision after)."""
+    from alembic import command
+
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE: True})
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            before = current_revision(connection)
+            if before is not None and before not in REVISIONS:
+                raise _newer(url_display, before)
+            if before != HEAD:
+                command.upgrade(alembic_config(connection), "head")
+    return before, HEAD

@@ -1,0 +1,1 @@
+"""Alembic migrations of the opsflow schema (run through :mod:`opsflow.store.migrate`)."""

@@ -1,0 +1,1 @@
+"""Alembic revision files, oldest first; keep ``migrate.REVISIONS`` in step."""

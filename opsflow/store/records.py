@@ -1,0 +1,116 @@
+"""Plain records the store takes and returns.
+
+These frozen dataclasses are the whole vocabulary between the run engine and
+the store: what the engine hands in (:class:`SopRecord`, :class:`EventDraft`,
+:class:`WorkItem`) and what it gets back (:class:`RunRecord`,
+:class:`EventRecord`, :class:`WorkItemRecord`). They hold data only; they
+know nothing about SQL (see :mod:`opsflow.store.schema` for the tables) and
+nothing about SOP semantics (a run's ``state`` and a SOP's ``compiled``
+form are opaque JSON dictionaries owned by the engine).
+
+All datetimes are timezone-aware and in UTC when they come out of the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "EventDraft",
+    "EventRecord",
+    "JsonDict",
+    "RunRecord",
+    "SopRecord",
+    "WorkItem",
+    "WorkItemRecord",
+]
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SopRecord:
+    """One exact SOP version as a run pins it: source text and compiled form.
+
+    ``hash`` is the engine's fingerprint of the source (see :mod:`opsflow.sophash`);
+    the store only uses it as the key.
+    """
+
+    hash: str
+    sop_id: str
+    version: int
+    path: str
+    source: str
+    compiled: JsonDict
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The current state row of one run (``state`` is the engine's own dict)."""
+
+    id: int
+    sop_hash: str
+    sop_id: str
+    title: str
+    status: str
+    phases: list[str]
+    state: JsonDict
+    version: int
+    due_at: datetime | None
+    started_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event the engine wants recorded; the store numbers and chains it."""
+
+    actor: str
+    action: str
+    at: datetime
+    from_phase: str | None = None
+    to_phase: str | None = None
+    payload: JsonDict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A recorded event: numbered per run (``seq`` from 1) and hash-chained."""
+
+    run_id: int
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    from_phase: str | None
+    to_phase: str | None
+    payload: JsonDict
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """Something waiting on one person in a run (``kind``: 'owner', 'vote', ...)."""
+
+    person: str
+    kind: str
+    phase: str
+    title: str
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WorkItemRecord:
+    """A work item as a person's inbox lists it, with its run's title and SOP."""
+
+    run_id: int
+    run_title: str
+    sop_id: str
+    person: str
+    kind: str
+    phase: str
+    title: str
+    due_at: datetime | None

@@ -1,0 +1,433 @@
+"""The store: runs, their events and SOP versions in a SQL database.
+
+:class:`Store` is the only way the engine reads and writes the database. Each
+public method is one transaction (the unit of work): a run's state row, its
+events, work items and assignments change together or not at all, so a
+process killed mid-command leaves nothing half-written.
+
+Concurrency: :meth:`Store.update_run` locks the run row (``SELECT … FOR
+UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), checks the version the
+caller read (else :class:`ConflictError`), then does ``UPDATE … SET
+version = version + 1 WHERE id = :id AND version = :expected`` and appends the
+events after the run's ``last_seq`` in the same transaction. Appending an
+event without a state change (:meth:`Store.append_event`, for refused
+attempts) takes the same lock but leaves ``version`` alone, so it never makes
+a concurrent state update fail or get lost.
+
+The store keeps SOP semantics out: ``state`` and ``compiled`` are opaque JSON
+dicts owned by the engine. Connection settings are in
+:mod:`opsflow.store.database`, the schema revision check in
+:mod:`opsflow.store.migrate`, the hash chain in :mod:`opsflow.store.chain`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Row, delete, exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from . import chain, database, migrate
+from .coltypes import iso_utc, to_utc
+from .errors import ConflictError, UnknownRunError, UnknownSopError
+from .records import (
+    EventDraft,
+    EventRecord,
+    JsonDict,
+    RunRecord,
+    SopRecord,
+    WorkItem,
+    WorkItemRecord,
+)
+from .schema import AssignmentRow, EventRow, RunRow, SopRow, WorkItemRow
+
+__all__ = ["Store"]
+
+_RUN_COLUMNS = (
+    RunRow.id,
+    RunRow.sop_hash,
+    RunRow.sop_id,
+    RunRow.title,
+    RunRow.status,
+    RunRow.phases,
+    RunRow.state,
+    RunRow.version,
+    RunRow.due_at,
+    RunRow.started_at,
+    RunRow.updated_at,
+)
+_HEAD_COLUMNS = (*_RUN_COLUMNS, RunRow.last_seq, RunRow.last_hash, RunRow.work_digest)
+_EVENT_COLUMNS = (
+    EventRow.run_id,
+    EventRow.seq,
+    EventRow.at,
+    EventRow.actor,
+    EventRow.action,
+    EventRow.from_phase,
+    EventRow.to_phase,
+    EventRow.payload,
+    EventRow.prev_hash,
+    EventRow.hash,
+)
+
+
+def _run_record(row: Row[Any], **changes: Any) -> RunRecord:
+    values = {column.key: getattr(row, column.key) for column in _RUN_COLUMNS}
+    values.update(changes)
+    phases = values["phases"]
+    values["phases"] = phases.split(",") if phases else []
+    return RunRecord(**values)
+
+
+def _work_digest(assignments: Sequence[tuple[str, str]], work: Sequence[WorkItem]) -> str:
+    """A fingerprint of a run's assignments and work items (rewritten only on change)."""
+    body = chain.canonical_json(
+        [
+            sorted(set(assignments)),
+            [[w.person, w.kind, w.phase, w.title, w.due_at and iso_utc(w.due_at)] for w in work],
+        ]
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+class Store:
+    """Runs, events and SOP versions in SQLite or PostgreSQL (see the module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        self.url_display = database.display_url(url)
+        self._engine = database.create_engine(url)
+        self._sqlite = self._engine.dialect.name == "sqlite"
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        workspace: str | os.PathLike[str] | None = None,
+        upgrade: bool | None = None,
+    ) -> Store:
+        """Open the database (see :func:`database.resolve_url`) and check its schema.
+
+        ``upgrade``: ``None`` upgrades SQLite automatically and requires
+        PostgreSQL to be upgraded with ``opsflow db upgrade``; ``True`` always
+        upgrades; ``False`` never does.
+        """
+        store = cls(database.resolve_url(url, workspace))
+        try:
+            with store._guard():
+                migrate.check(
+                    store._engine,
+                    store.url_display,
+                    upgrade_if_needed=store._sqlite if upgrade is None else upgrade,
+                )
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------
+
+    def _guard(self) -> Any:
+        return database.guard(self.url_display, sqlite=self._sqlite)
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._guard(), self._engine.connect() as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._guard(), self._engine.connect() as connection:
+            connection.execution_options(**{database.WRITE: True})
+            with connection.begin():
+                yield connection
+
+    @staticmethod
+    def _head(connection: Connection, run_id: int, *, lock: bool) -> Row[Any]:
+        """The run row with its chain head; ``lock`` holds it until commit."""
+        statement = select(*_HEAD_COLUMNS).where(RunRow.id == run_id)
+        row = connection.execute(statement.with_for_update() if lock else statement).one_or_none()
+        if row is None:
+            raise UnknownRunError(run_id)
+        return row
+
+    @staticmethod
+    def _event_records(connection: Connection, run_id: int) -> list[EventRecord]:
+        rows = connection.execute(
+            select(*_EVENT_COLUMNS).where(EventRow.run_id == run_id).order_by(EventRow.seq)
+        )
+        return [EventRecord(**row._asdict()) for row in rows]
+
+    # -- SOP versions -------------------------------------------------------
+
+    def put_sop(self, sop: SopRecord, *, now: datetime | None = None) -> None:
+        """Store an SOP version; does nothing if its hash is already stored."""
+        values = {**asdict(sop), "created_at": now or datetime.now(UTC)}
+        dialect = postgresql if not self._sqlite else sqlite
+        statement = dialect.insert(SopRow).values(values).on_conflict_do_nothing()
+        with self._write() as connection:
+            connection.execute(statement)
+
+    def get_sop(self, sop_hash: str) -> SopRecord:
+        with self._read() as connection:
+            row = connection.execute(
+                select(
+                    SopRow.hash,
+                    SopRow.sop_id,
+                    SopRow.version,
+                    SopRow.path,
+                    SopRow.source,
+                    SopRow.compiled,
+                ).where(SopRow.hash == sop_hash)
+            ).one_or_none()
+        if row is None:
+            raise UnknownSopError(sop_hash, self.url_display)
+        return SopRecord(**row._asdict())
+
+    # -- runs ---------------------------------------------------------------
+
+    def _replace_index(
+        self,
+        connection: Connection,
+        run_id: int,
+        assignments: Sequence[tuple[str, str]],
+        work: Sequence[WorkItem],
+        *,
+        fresh: bool,
+    ) -> None:
+        if not fresh:
+            connection.execute(delete(WorkItemRow).where(WorkItemRow.run_id == run_id))
+            connection.execute(delete(AssignmentRow).where(AssignmentRow.run_id == run_id))
+        if work:
+            connection.execute(
+                insert(WorkItemRow), [{"run_id": run_id, **asdict(item)} for item in work]
+            )
+        if assignments:
+            connection.execute(
+                insert(AssignmentRow),
+                [
+                    {"run_id": run_id, "role": role, "person": person}
+                    for role, person in sorted(set(assignments))
+                ],
+            )
+
+    @staticmethod
+    def _insert_events(connection: Connection, records: Sequence[EventRecord]) -> None:
+        if records:
+            connection.execute(insert(EventRow), [asdict(record) for record in records])
+
+    def create_run(
+        self,
+        *,
+        sop_hash: str,
+        sop_id: str,
+        title: str,
+        status: str,
+        phases: list[str],
+        state: JsonDict,
+        due_at: datetime | None,
+        assignments: list[tuple[str, str]],
+        work: list[WorkItem],
+        events: list[EventDraft],
+        now: datetime,
+    ) -> RunRecord:
+        """Create a run (version 1) with its first events; the store assigns its id."""
+        digest = _work_digest(assignments, work)
+        with self._write() as connection:
+            if not connection.execute(select(exists().where(SopRow.hash == sop_hash))).scalar():
+                raise UnknownSopError(sop_hash, self.url_display)
+            result = connection.execute(
+                insert(RunRow)
+                .values(
+                    sop_hash=sop_hash,
+                    sop_id=sop_id,
+                    title=title,
+                    status=status,
+                    phases=",".join(phases),
+                    state=state,
+                    version=1,
+                    due_at=due_at,
+                    started_at=now,
+                    updated_at=now,
+                    last_seq=0,
+                    last_hash="",
+                    work_digest=digest,
+                )
+                .returning(RunRow.id)
+            )
+            run_id = result.scalar_one()
+            records = chain.chain(run_id, 0, "", events)
+            self._insert_events(connection, records)
+            if records:
+                connection.execute(
+                    update(RunRow)
+                    .where(RunRow.id == run_id)
+                    .values(last_seq=records[-1].seq, last_hash=records[-1].hash)
+                )
+            self._replace_index(connection, run_id, assignments, work, fresh=True)
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: int) -> RunRecord:
+        with self._read() as connection:
+            row = connection.execute(select(*_RUN_COLUMNS).where(RunRow.id == run_id)).one_or_none()
+        if row is None:
+            raise UnknownRunError(run_id)
+        return _run_record(row)
+
+    def update_run(
+        self,
+        run_id: int,
+        *,
+        expected_version: int,
+        status: str,
+        phases: list[str],
+        state: JsonDict,
+        due_at: datetime | None,
+        assignments: list[tuple[str, str]],
+        work: list[WorkItem],
+        events: list[EventDraft],
+        now: datetime,
+    ) -> RunRecord:
+        """Replace a run's state if it is still at ``expected_version``; append ``events``.
+
+        Raises :class:`ConflictError` if someone else changed the run since
+        the caller read it (nothing is written then).
+        """
+        digest = _work_digest(assignments, work)
+        with self._write() as connection:
+            head = self._head(connection, run_id, lock=True)
+            if head.version != expected_version:
+                raise ConflictError(run_id, expected_version, head.version)
+            records = chain.chain(run_id, head.last_seq, head.last_hash, events)
+            values: dict[str, Any] = {
+                "status": status,
+                "phases": ",".join(phases),
+                "state": state,
+                "due_at": due_at,
+                "updated_at": now,
+                "version": RunRow.version + 1,
+            }
+            if records:
+                values.update(last_seq=records[-1].seq, last_hash=records[-1].hash)
+            if digest != head.work_digest:
+                values["work_digest"] = digest
+            changed = connection.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.version == expected_version)
+                .values(values)
+            ).rowcount
+            if changed != 1:
+                raise ConflictError(run_id, expected_version, -1)
+            self._insert_events(connection, records)
+            if digest != head.work_digest:
+                self._replace_index(connection, run_id, assignments, work, fresh=False)
+        return _run_record(
+            head,
+            status=status,
+            phases=",".join(phases),
+            state=state,
+            due_at=due_at and to_utc(due_at),
+            updated_at=to_utc(now),
+            version=expected_version + 1,
+        )
+
+    def append_event(self, run_id: int, event: EventDraft) -> None:
+        """Record an event that changes no state (e.g. a refused attempt)."""
+        with self._write() as connection:
+            head = self._head(connection, run_id, lock=True)
+            records = chain.chain(run_id, head.last_seq, head.last_hash, [event])
+            connection.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.last_seq == head.last_seq)
+                .values(last_seq=records[-1].seq, last_hash=records[-1].hash)
+            )
+            self._insert_events(connection, records)
+
+    def events(self, run_id: int) -> list[EventRecord]:
+        """A run's events in order."""
+        with self._read() as connection:
+            records = self._event_records(connection, run_id)
+            if not records:
+                self._head(connection, run_id, lock=False)
+        return records
+
+    def list_runs(
+        self,
+        *,
+        sop_id: str | None = None,
+        status: str | None = None,
+        person: str | None = None,
+        overdue_at: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching every given filter, oldest first.
+
+        ``person``: runs with a role bound to that person; ``overdue_at``: runs
+        whose earliest due time is before that moment.
+        """
+        statement = select(*_RUN_COLUMNS).order_by(RunRow.id)
+        if sop_id is not None:
+            statement = statement.where(RunRow.sop_id == sop_id)
+        if status is not None:
+            statement = statement.where(RunRow.status == status)
+        if person is not None:
+            statement = statement.where(
+                exists().where(AssignmentRow.run_id == RunRow.id, AssignmentRow.person == person)
+            )
+        if overdue_at is not None:
+            statement = statement.where(RunRow.due_at.is_not(None), RunRow.due_at < overdue_at)
+        if limit is not None:
+            statement = statement.limit(limit)
+        with self._read() as connection:
+            return [_run_record(row) for row in connection.execute(statement)]
+
+    def inbox(self, person: str, *, limit: int | None = None) -> list[WorkItemRecord]:
+        """Everything waiting on ``person``: earliest due (overdue) first, undated last."""
+        statement = (
+            select(
+                WorkItemRow.run_id,
+                RunRow.title.label("run_title"),
+                RunRow.sop_id,
+                WorkItemRow.person,
+                WorkItemRow.kind,
+                WorkItemRow.phase,
+                WorkItemRow.title,
+                WorkItemRow.due_at,
+            )
+            .join(RunRow, RunRow.id == WorkItemRow.run_id)
+            .where(WorkItemRow.person == person)
+            .order_by(WorkItemRow.due_at.asc().nulls_last(), WorkItemRow.run_id, WorkItemRow.id)
+        )
+        if limit is not None:
+            statement = statement.limit(limit)
+        with self._read() as connection:
+            return [WorkItemRecord(**row._asdict()) for row in connection.execute(statement)]
+
+    def verify_chain(self, run_id: int) -> list[str]:
+        """Problems in a run's event log (edited, deleted, reordered rows); ``[]`` if intact."""
+        with self._read() as connection:
+            head = self._head(connection, run_id, lock=False)
+            events = self._event_records(connection, run_id)
+        return chain.verify(run_id, events, head.last_seq, head.last_hash)
