@@ -333,29 +333,63 @@ def _end_position(text: str) -> tuple[int, int]:
     return len(lines), len(lines[-1]) + 1
 
 
+#: a line that starts a top-level construct: where reading resumes after a syntax error
+_TOP_LEVEL = re.compile(r"(?:sop|include|role|field|event|phase|parallel)\b")
+#: syntax errors reported per file before giving up
+MAX_SYNTAX_ERRORS = 20
+
+
+def _parse_once(text: str, filename: str) -> tuple[Sop | None, list[Diagnostic]]:
+    """One attempt: the model, or ``None`` and the problems found up to the first error."""
+    with _PARSE_LOCK:
+        _TRANSFORMER.reset(filename, text)
+        try:
+            sop: Sop = _lark().parse(text)  # type: ignore[assignment]
+            return sop, list(_TRANSFORMER.problems)
+        except _Syntax as exc:
+            span = _span_of(filename, exc.token.line or 1, exc.token.column or 1, exc.width)
+            error = Diagnostic("E001", "error", exc.message, span, exc.hint)
+        except UnexpectedInput as exc:
+            error = _syntax_diagnostic(exc, text, filename)
+        except (RecursionError, MemoryError):
+            error = Diagnostic("E001", "error", "the file is nested too deeply to read",
+                               _span_of(filename, 1, 1),
+                               "split deeply nested conditions into simpler ones")
+        return None, [*_TRANSFORMER.problems, error]
+
+
+def _resume_line(lines: list[str], after: int) -> int | None:
+    """The index of the first top-level line after line number ``after`` (1-based)."""
+    for index in range(max(after, 0), len(lines)):
+        if _TOP_LEVEL.match(lines[index]):
+            return index
+    return None
+
+
 def parse_text(text: str, filename: str = "<text>") -> Sop:
     """Parse one file's text into a :class:`~opsflow.model.Sop` (includes not merged).
 
-    Raises :class:`~opsflow.errors.SopError` with a syntax diagnostic when the
-    text is not in the language.
+    Raises :class:`~opsflow.errors.SopError` listing every syntax problem: after
+    an error, reading resumes at the next top-level line (``phase``, ``role``, …),
+    so each broken block is reported once. The line numbers stay those of the file.
     """
     if not text.endswith("\n"):
         text += "\n"
-    try:
-        with _PARSE_LOCK:
-            _TRANSFORMER.reset(filename, text)
-            sop: Sop = _lark().parse(text)  # type: ignore[assignment]
-            problems = _TRANSFORMER.problems
-    except _Syntax as exc:
-        span = _span_of(filename, exc.token.line or 1, exc.token.column or 1, exc.width)
-        raise SopError([Diagnostic("E001", "error", exc.message, span, exc.hint)]) from None
-    except UnexpectedInput as exc:
-        raise SopError([_syntax_diagnostic(exc, text, filename)]) from None
-    except (RecursionError, MemoryError):
-        raise SopError(
-            [Diagnostic("E001", "error", "the file is nested too deeply to read",
-                        _span_of(filename, 1, 1), "split deeply nested conditions")]
-        ) from None
-    if problems:
+    sop, problems = _parse_once(text, filename)
+    if sop is not None and not problems:
+        return sop
+    if sop is not None:  # a complete parse with problems such as impossible dates
         raise SopError(problems)
-    return sop
+    lines = text.split("\n")
+    found = list(problems)
+    while len(found) < MAX_SYNTAX_ERRORS:
+        resume = _resume_line(lines, max(p.span.line for p in found))
+        if resume is None:
+            break
+        # keep line numbers: the skipped part becomes empty lines
+        rest = "\n" * resume + "\n".join(lines[resume:])
+        sop, problems = _parse_once(rest, filename)
+        found.extend(p for p in problems if p not in found)
+        if sop is not None or not problems:
+            break
+    raise SopError(found)
