@@ -24,7 +24,15 @@ _LAZY = {
     "Diagnostic": "opsflow.errors",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Diagnostic",
+    "OpsflowError",
+    "SopError",
+    "check_paths",
+    "check_text",
+    "load",
+    "loads",
+]
 
 if TYPE_CHECKING:
     from .api import check_paths, check_text, load, loads

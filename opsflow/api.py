@@ -18,7 +18,7 @@ from .errors import Diagnostic, SopError
 from .loader import find_sop_files, parse_source, read_source
 from .model import Sop
 
-__all__ = ["load", "loads", "check_text", "check_paths", "CheckReport"]
+__all__ = ["CheckReport", "check_paths", "check_text", "load", "loads"]
 
 
 @contextmanager

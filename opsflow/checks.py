@@ -22,7 +22,7 @@ from functools import cached_property
 from . import model as m
 from .errors import Diagnostic, Severity
 
-__all__ = ["RULES", "Rule", "run_checks", "CODES"]
+__all__ = ["CODES", "RULES", "Rule", "run_checks"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Rule:
     name: str
     severity: Severity
     summary: str
-    func: Callable[["Context"], Iterable[Diagnostic]]
+    func: Callable[[Context], Iterable[Diagnostic]]
 
 
 RULES: list[Rule] = []
@@ -50,13 +50,13 @@ CODES: dict[str, str] = {
 
 
 def rule(code: str, name: str, summary: str) -> Callable[
-    [Callable[["Context"], Iterable[Diagnostic]]], Callable[["Context"], Iterable[Diagnostic]]
+    [Callable[[Context], Iterable[Diagnostic]]], Callable[[Context], Iterable[Diagnostic]]
 ]:
     """Register a check. Codes starting with ``W`` are warnings."""
 
     def register(
-        func: Callable[["Context"], Iterable[Diagnostic]],
-    ) -> Callable[["Context"], Iterable[Diagnostic]]:
+        func: Callable[[Context], Iterable[Diagnostic]],
+    ) -> Callable[[Context], Iterable[Diagnostic]]:
         severity: Severity = "warning" if code.startswith("W") else "error"
         RULES.append(Rule(code, name, severity, summary, func))
         CODES[code] = summary
@@ -197,11 +197,11 @@ def check_one_header(ctx: Context) -> Iterator[Diagnostic]:
 def check_header(ctx: Context) -> Iterator[Diagnostic]:
     sop = ctx.sop
     if sop.is_library and (sop.phases or sop.parallels):
-        first = (sop.phases or sop.parallels)[0]  # type: ignore[operator]
+        first: m.Phase | m.Parallel = sop.phases[0] if sop.phases else sop.parallels[0]
         yield ctx.diag(
             "E203",
             "this file has phases but no `sop` header",
-            m.Span(sop.path, 1, 1, 1, 1) if not sop.phases else first.span,
+            first.span,
             'start the file with a header like: sop my-procedure "My procedure"',
         )
 
@@ -258,7 +258,7 @@ def check_unknown_phases(ctx: Context) -> Iterator[Diagnostic]:
 
 @rule("E212", "unknown-field", "a condition uses a field that is not declared")
 def check_unknown_fields(ctx: Context) -> Iterator[Diagnostic]:
-    for phase, route, leaf in _condition_leaves(ctx):
+    for phase, leaf in _condition_leaves(ctx):
         if leaf.field.name not in ctx.fields:
             yield ctx.diag(
                 "E212",
@@ -310,7 +310,8 @@ def check_unreachable(ctx: Context) -> Iterator[Diagnostic]:
             if nxt not in seen:
                 seen.add(nxt)
                 todo.append(nxt)
-    for node in [*ctx.sop.phases, *ctx.sop.parallels]:
+    nodes: list[m.Phase | m.Parallel] = [*ctx.sop.phases, *ctx.sop.parallels]
+    for node in nodes:
         if node.id not in seen:
             yield ctx.diag(
                 "E230",
@@ -482,12 +483,12 @@ def _leaves(condition: m.Condition) -> Iterator[_Leaf]:
             yield from _leaves(item)
 
 
-def _condition_leaves(ctx: Context) -> Iterator[tuple[m.Phase, m.Route, _Leaf]]:
+def _condition_leaves(ctx: Context) -> Iterator[tuple[m.Phase, _Leaf]]:
     for phase in ctx.sop.phases:
         for route in phase.routes:
             if route.condition is not None:
                 for leaf in _leaves(route.condition):
-                    yield phase, route, leaf
+                    yield phase, leaf
 
 
 _KIND_WORDS = {"number": "a number", "text": "a quoted text", "date": "a date", "word": "a word"}
@@ -512,7 +513,7 @@ def _value_problem(field: m.Field, value: m.Value) -> str | None:
 
 @rule("E250", "condition-type", "a condition compares a field with a value of the wrong type")
 def check_condition_types(ctx: Context) -> Iterator[Diagnostic]:
-    for phase, route, leaf in _condition_leaves(ctx):
+    for _phase, leaf in _condition_leaves(ctx):
         field = ctx.fields.get(leaf.field.name)
         if field is None:
             continue

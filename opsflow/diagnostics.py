@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from .errors import Diagnostic
 
-__all__ = ["format_diagnostic", "format_text", "format_json", "summary_line"]
+__all__ = ["format_diagnostic", "format_json", "format_text", "summary_line"]
 
 #: source lines longer than this are cut around the caret
 _MAX_SHOWN = 120

@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 
 from .errors import Diagnostic, SopError
-from .model import Sop, Span
+from .model import Event, Field, Include, Role, Sop, Span
 from .parser import parse_text
 
-__all__ = ["read_source", "parse_source", "load_model", "find_sop_files", "MAX_BYTES"]
+__all__ = ["MAX_BYTES", "find_sop_files", "load_model", "parse_source", "read_source"]
 
 #: files larger than this are refused before parsing (about 40x the
 #: largest realistic SOP library file; the 10,000-phase benchmark is ~4 MB)
@@ -93,7 +93,10 @@ def _merge_includes(sop: Sop, diagnostics: list[Diagnostic], stack: tuple[str, .
     if not sop.includes:
         return sop
     base = os.path.dirname(os.path.abspath(sop.path)) if sop.path else os.getcwd()
-    roles, fields, events, includes = [], [], [], []
+    roles: list[Role] = []
+    fields: list[Field] = []
+    events: list[Event] = []
+    includes: list[Include] = []
     for inc in sop.includes:
         target = os.path.normpath(os.path.join(base, inc.path))
         shown = _display(target, sop.path, inc.path)
@@ -117,11 +120,12 @@ def _merge_includes(sop: Sop, diagnostics: list[Diagnostic], stack: tuple[str, .
             diagnostics.extend(exc.diagnostics)
             includes.append(dataclasses.replace(inc, resolved=target))
             continue
-        shared = _merge_includes(shared, diagnostics, stack + (target,))
+        shared = _merge_includes(shared, diagnostics, (*stack, target))
         if shared.phases:
             diagnostics.append(Diagnostic("E103", "error", f"`{inc.path}` has phases; an included "
                                           "file may only declare roles, fields and events",
-                                          inc.span, "move the shared roles into a file of their own"))
+                                          inc.span,
+                                          "move the shared roles into a file of their own"))
         roles.extend(shared.roles)
         fields.extend(shared.fields)
         events.extend(shared.events)
@@ -155,7 +159,8 @@ def find_sop_files(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
             found = sorted(str(f) for f in p.rglob("*.sop") if f.is_file())
             if not found:
                 problems.append(Diagnostic("E100", "error", f"no .sop files in {raw}",
-                                           _file_span(raw), "point at a folder that holds .sop files"))
+                                           _file_span(raw),
+                                           "point at a folder that holds .sop files"))
             files.extend(found)
         elif p.exists():
             files.append(raw)

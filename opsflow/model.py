@@ -26,35 +26,34 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal as _Literal
-from typing import Union
 
 __all__ = [
-    "Span",
-    "NO_SPAN",
-    "Ref",
-    "Role",
-    "FieldType",
-    "Field",
-    "Event",
-    "Include",
-    "Duration",
-    "Criterion",
-    "Quorum",
-    "Approval",
-    "Value",
-    "Compare",
-    "Member",
-    "And",
-    "Or",
-    "Not",
-    "Condition",
-    "Route",
-    "Milestone",
-    "Phase",
-    "Parallel",
-    "Sop",
     "BUILTIN_EVENTS",
     "JOIN",
+    "NO_SPAN",
+    "And",
+    "Approval",
+    "Compare",
+    "Condition",
+    "Criterion",
+    "Duration",
+    "Event",
+    "Field",
+    "FieldType",
+    "Include",
+    "Member",
+    "Milestone",
+    "Not",
+    "Or",
+    "Parallel",
+    "Phase",
+    "Quorum",
+    "Ref",
+    "Role",
+    "Route",
+    "Sop",
+    "Span",
+    "Value",
 ]
 
 #: Events every phase understands without declaring them.
@@ -81,7 +80,7 @@ NO_SPAN = Span("<unknown>", 0, 0, 0, 0)
 
 
 def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)  # type: ignore[return-value]
+    return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -228,7 +227,7 @@ class Value:
     """A literal in a condition. ``word`` is a bare name (a choice)."""
 
     kind: ValueKind
-    value: Union[Decimal, str, _dt.date]
+    value: Decimal | str | _dt.date
     span: Span = _span()
 
     def __str__(self) -> str:
@@ -262,23 +261,23 @@ class Member:
 
 @dataclass(frozen=True)
 class And:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Or:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Condition"
+    item: Condition
     span: Span = _span()
 
 
-Condition = Union[Compare, Member, And, Or, Not]
+Condition = Compare | Member | And | Or | Not
 
 
 @dataclass(frozen=True)

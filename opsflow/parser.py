@@ -17,6 +17,7 @@ import functools
 import re
 import threading
 from collections.abc import Iterator
+from typing import ClassVar
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -54,8 +55,8 @@ class SopIndenter(Indenter):
     """
 
     NL_type = "_NL"
-    OPEN_PAREN_types: list[str] = []
-    CLOSE_PAREN_types: list[str] = []
+    OPEN_PAREN_types: ClassVar[list[str]] = []
+    CLOSE_PAREN_types: ClassVar[list[str]] = []
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 4
@@ -267,7 +268,7 @@ def _acceptable(exc: UnexpectedInput, fallback: set[str]) -> set[str]:
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream
+        pos = exc.pos_in_stream or 0
         start = pos
         while start > 0 and _WORD_CHAR.match(text[start - 1]):
             start -= 1

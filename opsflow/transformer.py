@@ -427,7 +427,8 @@ class SopTransformer(Transformer[Token, m.Sop]):
 
     def is_cond(self, children: list[Any]) -> m.Compare:
         name, value = children
-        return m.Compare(self._ref(name), "=", value, span=self._join(self._tspan(name), value.span))
+        span = self._join(self._tspan(name), value.span)
+        return m.Compare(self._ref(name), "=", value, span=span)
 
     def is_not_cond(self, children: list[Any]) -> m.Compare:
         name, value = children

@@ -18,6 +18,7 @@ import click
 #: command name -> ("module:attribute", one-line help shown by --help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("opsflow.cli.check_cmd:check", "Check .sop files for errors and warnings."),
+    "db": ("opsflow.cli.db_cmd:db", "Show or upgrade the database schema."),
 }
 
 
