@@ -13,7 +13,11 @@ from ..errors import OpsflowError
 def run_cli(group: click.Group, argv: list[str]) -> Any:
     """Run the click group; turn opsflow errors into a message and exit code."""
     try:
-        return group.main(args=argv, prog_name="opsflow", standalone_mode=False)
+        result = group.main(args=argv, prog_name="opsflow", standalone_mode=False)
+        # without standalone mode click returns the code of `Exit(code)` instead of exiting
+        if isinstance(result, int) and result:
+            sys.exit(result)
+        return result
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
