@@ -67,3 +67,10 @@ def test_all_errors_of_a_file_are_reported_together() -> None:
 def test_clean_sop_has_no_diagnostics() -> None:
     text = (Path(__file__).parent.parent / "sops" / "content-publishing.sop").read_text("utf-8")
     assert opsflow.check_text(text, "content-publishing.sop") == []
+
+
+def test_every_code_is_documented_in_the_language_reference() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "language.md").read_text("utf-8")
+    checks = doc.split("## Checks", 1)[1]
+    missing = [code for code in CODES if f"| `{code}` |" not in checks]
+    assert missing == []
