@@ -34,6 +34,9 @@ _WORD_CHAR = re.compile(r"[A-Za-z0-9_\-]")
 _WORD = re.compile(r"[A-Za-z0-9_\-]+")
 #: the deepest indentation a file may use (guards against pathological input)
 MAX_INDENT_LEVELS = 12
+#: the deepest nesting of `(` and `not` in one condition
+MAX_CONDITION_NESTING = 40
+_NESTING = {"LPAR": 1, "RPAR": -1, "NOT": 1}
 
 
 class _Syntax(Exception):
@@ -92,7 +95,19 @@ class SopIndenter(Indenter):
 
     def _process_all(self, stream: Iterator[Token]) -> Iterator[Token]:
         previous: Token | None = None
+        nesting = 0  # open `(` plus `not` on the current line
         for token in stream:
+            kind = token.type
+            if kind in _NESTING:
+                nesting += _NESTING[kind]
+                if nesting > MAX_CONDITION_NESTING:
+                    raise _Syntax(
+                        f"this condition is nested more than {MAX_CONDITION_NESTING} levels deep",
+                        token,
+                        "write it more simply: a route may have several `if` lines",
+                    )
+            elif kind == "_NL":
+                nesting = 0
             if (
                 previous is not None
                 and token.start_pos == previous.end_pos
