@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +20,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 from sqlalchemy.engine import make_url
+from store_support import PG_URL
 
 from opsflow.store import Store
 
-PG_URL = os.environ.get("OPSFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
 
 

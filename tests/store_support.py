@@ -7,7 +7,12 @@ Kept importable by name so that ``multiprocessing`` (spawn) workers in
 from __future__ import annotations
 
 import hashlib
+import os
+import random
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from opsflow.store import (
     ConflictError,
@@ -16,8 +21,10 @@ from opsflow.store import (
     SopRecord,
     Store,
     WorkItem,
+    database,
 )
 
+PG_URL = os.environ.get("OPSFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 SOURCE = 'sop demo "Demo"\n  owner lead\n'
 SOP_HASH = hashlib.sha256(SOURCE.encode()).hexdigest()
@@ -80,3 +87,88 @@ def bump_with_retry(store: Store, run_id: int, actor: str) -> int:
             return conflicts
         except ConflictError:
             conflicts += 1
+
+
+def run_sql(url: str, *statements: str) -> list[list[tuple[object, ...]]]:
+    """Run raw SQL on the database behind ``url`` (one transaction); rows of each."""
+    engine = database.create_engine(url)
+    try:
+        rows: list[list[tuple[object, ...]]] = []
+        with engine.begin() as connection:
+            for sql in statements:
+                result = connection.exec_driver_sql(sql)
+                rows.append([tuple(row) for row in result] if result.returns_rows else [])
+        return rows
+    finally:
+        engine.dispose()
+
+
+# -- workers for multiprocessing (spawn) tests ------------------------------
+
+
+def hammer(url: str, run_ids: list[int], seed: int, rounds: int) -> dict[str, Any]:
+    """Bump (with retry) or append to random runs; returns what succeeded per run."""
+    rng = random.Random(seed)
+    actor = f"worker{seed}"
+    bumps = dict.fromkeys(run_ids, 0)
+    appends = dict.fromkeys(run_ids, 0)
+    conflicts = 0
+    with Store.open(url) as store:
+        for round_no in range(rounds):
+            run_id = rng.choice(run_ids)
+            if rng.random() < 0.7:
+                conflicts += bump_with_retry(store, run_id, actor)
+                bumps[run_id] += 1
+            else:
+                store.append_event(
+                    run_id, EventDraft(actor, "refused", T0, payload={"round": round_no})
+                )
+                appends[run_id] += 1
+    return {"bumps": bumps, "appends": appends, "conflicts": conflicts}
+
+
+def race(url: str, run_id: int, actor: str, barrier: Any, results: Any) -> None:
+    """Read the run, wait for the other racers, then update from the version read."""
+    with Store.open(url) as store:
+        run = store.get_run(run_id)
+        barrier.wait()
+        try:
+            bump(store, run, actor)
+            results.put((actor, "won"))
+        except ConflictError:
+            results.put((actor, "conflict"))
+
+
+def open_fresh(url: str) -> str | None:
+    """Open (and so upgrade) a database; returns its revision."""
+    from opsflow.store import admin
+
+    Store.open(url, upgrade=True).close()
+    return admin.schema_state(url).after
+
+
+def die_in_transaction(url: str, run_id: int, ready: str, events: int) -> None:
+    """Start a long update, signal ``ready`` mid-transaction and hang until killed."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def stall(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO events"):
+            Path(ready).write_text("in transaction")
+            time.sleep(600)
+
+    event.listen(Engine, "after_cursor_execute", stall)
+    with Store.open(url) as store:
+        run = store.get_run(run_id)
+        store.update_run(
+            run_id,
+            expected_version=run.version,
+            status="done",
+            phases=[],
+            state={"counter": 10_000},
+            due_at=None,
+            assignments=[("owner", "killed")],
+            work=[],
+            events=[EventDraft("killed", "bump", T0, payload={"i": i}) for i in range(events)],
+            now=T0,
+        )

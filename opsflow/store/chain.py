@@ -121,7 +121,7 @@ def verify(run_id: int, events: Sequence[EventRecord], last_seq: int, last_hash:
     """
     problems: list[str] = []
     expected_seq = 1
-    prev_hash = ""
+    prev_hash: str | None = ""  # None: the previous row is already reported, skip the link check
     seqs = range(1, max([last_seq, *(e.seq for e in events)]) + 1)
     for event in events:
         if event.seq > expected_seq:
@@ -131,7 +131,8 @@ def verify(run_id: int, events: Sequence[EventRecord], last_seq: int, last_hash:
                 else f"events {expected_seq}-{event.seq - 1} are"
             )
             problems.append(f"run {run_id}: {gap} missing (deleted from the log)")
-        if _record_hash(event, event.prev_hash, event.seq) != event.hash:
+        intact = _record_hash(event, event.prev_hash, event.seq) == event.hash
+        if not intact:
             moved = _moved_from(event, seqs)
             if moved is not None:
                 problems.append(
@@ -143,19 +144,19 @@ def verify(run_id: int, events: Sequence[EventRecord], last_seq: int, last_hash:
                     f"run {run_id}: event {event.seq} was edited "
                     "(its hash does not match its content)"
                 )
-        elif event.prev_hash != prev_hash:
+        elif prev_hash is not None and event.prev_hash != prev_hash:
             problems.append(
                 f"run {run_id}: event {event.seq} does not follow the event before it "
                 "(a row was deleted, replaced or reordered)"
             )
-        prev_hash = event.hash
+        prev_hash = event.hash if intact else None
         expected_seq = event.seq + 1
     if last_seq != expected_seq - 1:
         problems.append(
             f"run {run_id}: the run records {last_seq} events but the log ends at event "
             f"{expected_seq - 1} (events deleted or added outside opsflow)"
         )
-    elif last_hash != prev_hash:
+    elif prev_hash is not None and last_hash != prev_hash:
         problems.append(
             f"run {run_id}: the last event's hash does not match the one the run recorded "
             "(the last event was replaced)"

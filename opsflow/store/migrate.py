@@ -26,7 +26,15 @@ from .errors import SchemaError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["HEAD", "REVISIONS", "alembic_config", "check", "current_revision", "upgrade"]
+__all__ = [
+    "HEAD",
+    "REVISIONS",
+    "alembic_config",
+    "check",
+    "current_revision",
+    "newer_schema_error",
+    "upgrade",
+]
 
 #: every migration revision, oldest first (the ids in migrations/versions/)
 REVISIONS: tuple[str, ...] = ("0001_initial",)
@@ -53,7 +61,8 @@ def alembic_config(connection: Connection) -> Config:
     return config
 
 
-def _newer(url_display: str, revision: str) -> SchemaError:
+def newer_schema_error(url_display: str, revision: str) -> SchemaError:
+    """The error for a database written by a newer opsflow."""
     return SchemaError(
         f"the database at {url_display} was written by a newer opsflow (schema revision "
         f"{revision}); upgrade opsflow"
@@ -74,7 +83,7 @@ def check(engine: Engine, url_display: str, *, upgrade_if_needed: bool) -> None:
     if revision == HEAD:
         return
     if revision is not None and revision not in REVISIONS:
-        raise _newer(url_display, revision)
+        raise newer_schema_error(url_display, revision)
     if not upgrade_if_needed:
         raise _not_upgraded(url_display)
     upgrade(engine, url_display)
@@ -91,7 +100,7 @@ def upgrade(engine: Engine, url_display: str) -> tuple[str | None, str]:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             before = current_revision(connection)
             if before is not None and before not in REVISIONS:
-                raise _newer(url_display, before)
+                raise newer_schema_error(url_display, before)
             if before != HEAD:
                 command.upgrade(alembic_config(connection), "head")
     return before, HEAD

@@ -1,0 +1,128 @@
+"""Which database is used, and one-line errors when it cannot be used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from store_support import PG_URL
+
+from opsflow.errors import OpsflowError
+from opsflow.store import DatabaseUnavailableError, Store, database
+
+FIX = "start the database server or point OPSFLOW_DATABASE_URL (or --db) at a reachable database"
+
+
+def test_url_comes_from_argument_then_environment_then_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(database.ENV_VAR, raising=False)
+    default = database.resolve_url(workspace=tmp_path)
+    assert default == f"sqlite:///{tmp_path / '.opsflow' / 'opsflow.db'}"
+    assert (tmp_path / ".opsflow").is_dir()
+    monkeypatch.setenv(database.ENV_VAR, "sqlite:///from-env.db")
+    assert database.resolve_url(workspace=tmp_path) == "sqlite:///from-env.db"
+    assert database.resolve_url("sqlite:///given.db", workspace=tmp_path) == "sqlite:///given.db"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(database.ENV_VAR, "")
+    assert database.resolve_url() == default
+
+
+def test_a_missing_workspace_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(database.ENV_VAR, raising=False)
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        Store.open(workspace=tmp_path / "nope")
+    assert str(caught.value) == (
+        f"the workspace folder {tmp_path / 'nope'} does not exist; pass an existing folder "
+        "(e.g. --workspace .)"
+    )
+
+
+def test_the_password_never_appears_in_messages() -> None:
+    url = "postgresql+psycopg://alice:s3cret@127.0.0.1:1/ops"
+    assert database.display_url(url) == "postgresql+psycopg://alice:***@127.0.0.1:1/ops"
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        Store.open(url)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_an_unreachable_server_is_a_one_line_error() -> None:
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        Store.open("postgresql+psycopg://postgres@127.0.0.1:1/test")
+    assert str(caught.value) == (
+        "cannot use the database at postgresql+psycopg://postgres@127.0.0.1:1/test "
+        '(connection failed: connection to server at "127.0.0.1", port 1 failed: '
+        f"Connection refused); {FIX}"
+    )
+    assert isinstance(caught.value, OpsflowError)
+
+
+def test_a_missing_postgresql_database_is_named() -> None:
+    url = make_url(PG_URL).set(database="opsflow_no_such_db").render_as_string(False)
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        Store.open(url)
+    message = str(caught.value)
+    assert message.startswith(f"cannot use the database at {database.display_url(url)} (")
+    assert 'database "opsflow_no_such_db" does not exist' in message
+    assert message.endswith(FIX) and "\n" not in message
+
+
+def test_a_sqlite_file_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'o.db'}"
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        Store.open(url)
+    assert str(caught.value) == (
+        f"cannot use the SQLite database at {url} (unable to open database file); check that "
+        "its folder exists and is writable, or set OPSFLOW_DATABASE_URL"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "not a url",
+            "'not a url' is not a database URL; use e.g. "
+            "postgresql+psycopg://user@host:5432/dbname or sqlite:///path/to/opsflow.db",
+        ),
+        (
+            "oracle+nodriver://x@y/z",
+            "opsflow cannot use the database URL oracle+nodriver://x@y/z (no driver for it); "
+            "use postgresql+psycopg://… or sqlite:///…",
+        ),
+    ],
+)
+def test_bad_urls_are_clear_errors(url: str, message: str) -> None:
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        Store.open(url)
+    assert str(caught.value) == message
+
+
+def test_the_cli_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opsflow",
+            "db",
+            "upgrade",
+            "--db",
+            "postgresql+psycopg://postgres:pw@127.0.0.1:1/test",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        "error: cannot use the database at postgresql+psycopg://postgres:***@127.0.0.1:1/test "
+        '(connection failed: connection to server at "127.0.0.1", port 1 failed: '
+        f"Connection refused); {FIX}\n"
+    )
