@@ -1,0 +1,297 @@
+"""Publishing SOPs as a static HTML site, rebuilding only what changed.
+
+:func:`publish` finds the ``.sop`` files under the given paths, checks the
+ones that changed (an SOP with errors stops the publish before anything is
+written, with the checker's diagnostics), renders a page per SOP (playbook,
+RACI chart, diagram) and per shared file, plus downloads (playbook Markdown,
+RACI CSV, Mermaid and DOT), the index and the stylesheet, and records what it
+did in the manifest (:mod:`opsflow.render.manifest`).
+
+A page is rebuilt only when its *key* changes: the source's hash, the hashes
+of the files it includes, the files that include it, the template version
+and whether Graphviz drew the diagrams. Diagrams become SVG through ``dot``,
+several at a time; without Graphviz the pages show the flow in words.
+The library never prints: progress goes to an optional callback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..api import load
+from ..errors import Diagnostic, SopError
+from ..loader import find_sop_files, read_source
+from ..model import Sop
+from . import diagram as dg
+from . import documents
+from .files import prepare_dir, read_bytes, remove_file, write_atomic
+from .manifest import MANIFEST_NAME, Entry, Manifest, dump_manifest, read_manifest
+from .pages import (
+    STYLESHEET,
+    IndexEntry,
+    Link,
+    PageInfo,
+    href,
+    index_page,
+    library_page,
+    page_base,
+    sop_page,
+    stylesheet,
+)
+from .templates import template_version
+from .viewmodel import SopView, build_view
+from .words import Namer
+
+__all__ = ["Progress", "PublishReport", "publish"]
+
+#: ``progress(stage, done, total)``; stages are "Checking" and "Rendering"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class PublishReport:
+    """What :func:`publish` did. Paths in ``written``/``removed`` are site-relative."""
+
+    out_dir: str
+    procedures: int = 0
+    shared: int = 0
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)  # sources whose pages were rebuilt
+    unchanged: list[str] = field(default_factory=list)  # sources skipped
+    svg: bool = False
+    graphviz_seconds: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Source:
+    rel: str
+    path: str
+    hash: str
+    mtime: float
+
+
+@dataclass
+class _Page:
+    """One source's rendered files, before the diagram's SVG is known."""
+
+    rel: str
+    view: SopView
+    info: PageInfo
+    dot: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # site path -> text
+
+
+def _root(paths: Iterable[str]) -> str:
+    dirs = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
+    return os.path.commonpath(dirs)
+
+
+def _scan(paths: list[str]) -> dict[str, _Source]:
+    files, problems = find_sop_files(paths)
+    diagnostics: list[Diagnostic] = list(problems)
+    root = _root(paths)
+    sources: dict[str, _Source] = {}
+    for path in files:
+        try:
+            text = read_source(path)
+        except SopError as exc:
+            diagnostics.extend(exc.diagnostics)
+            continue
+        rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        sources[rel] = _Source(rel, path, digest, os.stat(path).st_mtime)
+    if diagnostics:
+        raise SopError(diagnostics)
+    return sources
+
+
+def _load_all(rels: list[str], sources: dict[str, _Source], progress: Progress | None
+              ) -> dict[str, Sop]:
+    models: dict[str, Sop] = {}
+    diagnostics: list[Diagnostic] = []
+    for done, rel in enumerate(rels, 1):
+        try:
+            models[rel] = load(sources[rel].path)
+        except SopError as exc:
+            diagnostics.extend(exc.diagnostics)
+        if progress:
+            progress("Checking", done, len(rels))
+    if diagnostics:
+        raise SopError(diagnostics)
+    return models
+
+
+def _entry(source: _Source, sop: Sop, by_abs: dict[str, str]) -> Entry:
+    includes = [(inc.path, by_abs.get(os.path.normpath(inc.resolved), "")) for inc in sop.includes]
+    return Entry(hash=source.hash, title=sop.title or source.rel,
+                 owner=Namer(sop).role(sop.owner) if sop.owner else "",
+                 phases=len(sop.phases), library=sop.is_library, includes=includes)
+
+
+def _included_by(entries: dict[str, Entry]) -> dict[str, list[tuple[str, str]]]:
+    result: dict[str, list[tuple[str, str]]] = {rel: [] for rel in entries}
+    for rel, entry in entries.items():
+        for _, target in entry.includes:
+            if target in result:
+                result[target].append((rel, entry.title))
+    return {rel: sorted(set(items)) for rel, items in result.items()}
+
+
+def _keys(entries: dict[str, Entry], sources: dict[str, _Source], salt: str) -> dict[str, str]:
+    included_by = _included_by(entries)
+    keys = {}
+    for rel, entry in entries.items():
+        closure, todo = set(), [t for _, t in entry.includes if t]
+        while todo:
+            target = todo.pop()
+            if target in closure or target not in entries:
+                continue
+            closure.add(target)
+            todo.extend(t for _, t in entries[target].includes if t)
+        data = [salt, sources[rel].hash, entry.includes, included_by[rel],
+                sorted((t, sources[t].hash) for t in closure)]
+        keys[rel] = hashlib.sha256(json.dumps(data).encode()).hexdigest()[:24]
+    return keys
+
+
+def _prepare(rel: str, sop: Sop, entry: Entry, entries: dict[str, Entry]) -> _Page:
+    base = page_base(rel)
+    path = base + ".html"
+    includes = tuple(Link(written, href(path, page_base(target) + ".html") if target else "")
+                     for written, target in entry.includes)
+    included_by = tuple(Link(title, href(path, page_base(other) + ".html"))
+                        for other, title in _included_by(entries)[rel])
+    view = build_view(sop)
+    if sop.is_library:
+        return _Page(rel, view, PageInfo(rel, path, includes, included_by))
+    downloads = {"md": base + ".md", "csv": base + ".raci.csv", "mmd": base + ".mmd",
+                 "dot": base + ".dot"}
+    info = PageInfo(rel, path, includes, included_by,
+                    {kind: href(path, target) for kind, target in downloads.items()})
+    drawing = dg.build_diagram(sop, view)
+    dot_source = dg.dot(drawing)
+    files = {downloads["md"]: documents.playbook(view, drawing),
+             downloads["csv"]: documents.raci(view, "csv"),
+             downloads["mmd"]: dg.mermaid(drawing), downloads["dot"]: dot_source}
+    return _Page(rel, view, info, dot_source, files)
+
+
+def _draw(pages: list[_Page], workers: int) -> dict[str, str | None]:
+    """SVG of every page's diagram, several ``dot`` processes at a time."""
+    todo = [page for page in pages if page.dot]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        drawn = list(pool.map(lambda page: dg.svg(page.dot), todo))
+    return {page.rel: svg for page, svg in zip(todo, drawn, strict=True)}
+
+
+def _finish(page: _Page, svg: str | None) -> dict[str, str]:
+    files = dict(page.files)
+    if page.view.library:
+        files[page.info.path] = library_page(page.view, page.info)
+        return files
+    info = page.info
+    if svg is not None:
+        svg_path = page_base(page.rel) + ".svg"
+        files[svg_path] = svg
+        info = PageInfo(info.source, info.path, info.includes, info.included_by, info.files,
+                        href(info.path, svg_path))
+    files[info.path] = sop_page(page.view, info)
+    return files
+
+
+def _index(entries: dict[str, Entry], sources: dict[str, _Source]) -> str:
+    rows = [IndexEntry(e.title, e.owner, e.phases,
+                       datetime.fromtimestamp(sources[rel].mtime, UTC).date().isoformat(),
+                       rel, href("index.html", page_base(rel) + ".html"))
+            for rel, e in entries.items()]
+    sops = sorted((r for r in rows if not entries[r.source].library),
+                  key=lambda r: (r.title.casefold(), r.source))
+    libraries = sorted((r for r in rows if entries[r.source].library), key=lambda r: r.source)
+    return index_page(sops, libraries)
+
+
+def _write_if_changed(out: Path, rel: str, text: str, report: PublishReport) -> None:
+    data = text.encode("utf-8")
+    if read_bytes(out / rel) != data:
+        write_atomic(out / rel, data)
+        report.written.append(rel)
+
+
+def publish(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
+            progress: Progress | None = None, svg: bool | None = None) -> PublishReport:
+    """Publish the SOPs under ``paths`` as a static site in ``out_dir``.
+
+    ``svg``: draw diagrams with Graphviz (``None``: when ``dot`` is installed).
+    Raises :class:`~opsflow.errors.SopError` (nothing written) when an SOP
+    has errors, :class:`~opsflow.render.files.PublishError` when ``out_dir``
+    cannot be written.
+    """
+    started = time.perf_counter()
+    out = Path(out_dir)
+    path_list = [os.fspath(p) for p in paths]
+    sources = _scan(path_list)
+    use_svg = dg.dot_available() if svg is None else svg
+    if svg and not dg.dot_available():
+        raise documents.RenderError(documents.NO_DOT)
+    old = read_manifest(out)
+    version = template_version()
+    salt = f"{version}:{use_svg}"
+    fresh = old.version == version and old.svg == use_svg
+    changed = [rel for rel, src in sources.items()
+               if not fresh or rel not in old.entries or old.entries[rel].hash != src.hash]
+    models = _load_all(changed, sources, progress)
+    by_abs = {os.path.normpath(os.path.abspath(s.path)): rel for rel, s in sources.items()}
+    entries = {rel: _entry(sources[rel], models[rel], by_abs) if rel in models
+               else old.entries[rel] for rel in sources}
+    keys = _keys(entries, sources, salt)
+    stale = [rel for rel in sources if rel in models or keys[rel] != old.entries[rel].key
+             or any(not (out / o).is_file() for o in old.entries[rel].outputs)]
+    models.update(_load_all([rel for rel in stale if rel not in models], sources, None))
+
+    pages = []
+    for done, rel in enumerate(stale, 1):
+        pages.append(_prepare(rel, models[rel], entries[rel], entries))
+        if progress:
+            progress("Rendering", done, len(stale))
+    report = PublishReport(out_dir=str(out), svg=use_svg)
+    clock = time.perf_counter()
+    drawings = _draw(pages, os.cpu_count() or 2) if use_svg else {}
+    report.graphviz_seconds = time.perf_counter() - clock
+    rendered = {page.rel: _finish(page, drawings.get(page.rel)) for page in pages}
+
+    prepare_dir(out)
+    for rel, files in rendered.items():
+        for path, text in sorted(files.items()):
+            write_atomic(out / path, text.encode("utf-8"))
+            report.written.append(path)
+        entries[rel].outputs = sorted(files)
+    for rel in sources:
+        entries[rel].key = keys[rel]
+        if rel not in rendered:
+            entries[rel].outputs = old.entries[rel].outputs
+    _write_if_changed(out, "index.html", _index(entries, sources), report)
+    _write_if_changed(out, STYLESHEET, stylesheet(), report)
+    keep = {o for e in entries.values() for o in e.outputs} | {"index.html", STYLESHEET}
+    for o in sorted({o for e in old.entries.values() for o in e.outputs} - keep):
+        if remove_file(out / o):
+            report.removed.append(o)
+    write_atomic(out / MANIFEST_NAME, dump_manifest(
+        Manifest(version, use_svg, entries)))
+
+    report.procedures = sum(not e.library for e in entries.values())
+    report.shared = len(entries) - report.procedures
+    report.rendered = sorted(rendered)
+    report.unchanged = sorted(set(sources) - set(rendered))
+    report.written.sort()
+    report.seconds = time.perf_counter() - started
+    return report
