@@ -1,0 +1,49 @@
+"""Who may do what in a run, and the words that say so when someone may not.
+
+The SOP gives each action to roles: a phase's owner ticks its checklist and
+hands it off; an approval's roles vote (minus ``not by`` holders); an
+event's ``by`` roles fire it (the phase owner when it names none); the
+phase's accountable roles or the SOP owner reassign roles; the SOP owner
+cancels. :func:`require` refuses anybody else with a :class:`NotAllowed`
+that names who may do it.
+
+This module does not change runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from .runerrors import NotAllowed
+from .runstate import RunState
+
+__all__ = ["listing", "require", "roles_text", "who_may"]
+
+
+def roles_text(roles: Sequence[str]) -> str:
+    """``role writer`` / ``roles editor or account``."""
+    names = list(dict.fromkeys(roles))
+    if len(names) == 1:
+        return f"role {names[0]}"
+    return "roles " + ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def listing(items: Iterable[str], empty: str = "none") -> str:
+    """``a, b, c``, or ``empty`` when there is nothing to list."""
+    names = list(items)
+    return ", ".join(names) if names else empty
+
+
+def who_may(state: RunState, roles: Sequence[str]) -> str:
+    """``role writer (alice)``, or how to fix a role nobody holds."""
+    people = state.holders(roles)
+    if not people:
+        return f"{roles_text(roles)} (nobody holds it yet; bind someone with `opsflow reassign`)"
+    return f"{roles_text(roles)} ({listing(people)})"
+
+
+def require(state: RunState, actor: str, roles: Sequence[str], what: str) -> None:
+    """Refuse ``actor`` unless bound to one of ``roles``; ``what`` says the action."""
+    if actor in state.holders(roles):
+        return
+    raise NotAllowed(f"{actor} may not {what}; only {who_may(state, roles)} may")

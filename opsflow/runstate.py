@@ -1,0 +1,95 @@
+"""The state of one run, as plain JSON-serialisable data.
+
+:class:`RunState` is what the store keeps (opaquely) in a run's ``state``
+column and what replaying the run's events rebuilds: status and outcome,
+the active tokens (one per active phase; several while parallel tracks
+run, each with when it entered its phase and when it is due), ticked
+criteria and votes per phase, field values (canonical text), role
+assignments and reached milestones. ``to_dict``/``from_dict`` round-trip
+exactly; times are ISO-8601 UTC text.
+
+This module holds state; it does not change it (see :mod:`opsflow.runcore`).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["RunState", "Status", "TokenState"]
+
+Status = Literal["active", "done", "cancelled"]
+
+
+@dataclass
+class TokenState:
+    """One active phase of a run.
+
+    ``tracks`` is the stack of parallel tracks the token is in, innermost
+    last, as ``[block, track index]`` pairs.
+    """
+
+    phase: str
+    entered_at: str
+    due_at: str | None = None
+    tracks: list[list[Any]] = field(default_factory=list)
+
+
+@dataclass
+class RunState:
+    """Everything that changes during a run (see the module docstring)."""
+
+    status: Status = "active"
+    #: the end phase the run finished in, or "cancelled"
+    outcome: str | None = None
+    started_at: str = ""
+    finished_at: str | None = None
+    tokens: list[TokenState] = field(default_factory=list)
+    #: phase -> ticked criterion numbers (1-based, sorted)
+    ticked: dict[str, list[int]] = field(default_factory=dict)
+    #: phase -> person -> {"decision", "comment", "at"} (the latest vote only)
+    votes: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    #: field id -> canonical text
+    fields: dict[str, str] = field(default_factory=dict)
+    #: role id -> people, in the order given
+    assignments: dict[str, list[str]] = field(default_factory=dict)
+    #: milestone id -> when it was reached
+    milestones: dict[str, str] = field(default_factory=dict)
+    #: parallel block -> indexes of the tracks that have joined
+    joined: dict[str, list[int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunState:
+        data = copy.deepcopy(data)
+        tokens = [TokenState(**t) for t in data.pop("tokens", [])]
+        return cls(tokens=tokens, **data)
+
+    def copy(self) -> RunState:
+        return RunState.from_dict(self.to_dict())
+
+    @property
+    def phases(self) -> list[str]:
+        """The active phases, in the order they were entered."""
+        return [t.phase for t in self.tokens]
+
+    def token(self, phase: str) -> TokenState | None:
+        return next((t for t in self.tokens if t.phase == phase), None)
+
+    def holders(self, roles: Iterable[str]) -> list[str]:
+        """The people bound to any of ``roles``, without repeats, in order."""
+        return list(dict.fromkeys(p for r in roles for p in self.assignments.get(r, [])))
+
+    def due_at(self) -> dt.datetime | None:
+        """The earliest due time of the active phases."""
+        dues = [dt.datetime.fromisoformat(t.due_at) for t in self.tokens if t.due_at]
+        return min(dues) if dues else None
+
+    def people(self) -> list[str]:
+        """Everybody bound to some role of the run, sorted."""
+        return sorted({p for people in self.assignments.values() for p in people})

@@ -1,0 +1,294 @@
+"""What a run looks like now: status, the work it waits on, and its text.
+
+Pure functions over the compiled SOP and a :class:`RunState`:
+
+* :func:`work_items` — everything the run waits on, per person: the owner
+  of each active phase (tick and hand off, or chase and advance an
+  approval) and every eligible person who has not voted yet. The engine
+  stores them so that a person's inbox is one indexed query.
+* :func:`build_status` — a :class:`RunStatus`: active phases with open
+  checklist items, votes so far and what the policy still needs, who is up
+  next, due time and overdue flag, milestones, and whether the run's SOP is
+  older than the file now on disk.
+* :func:`render_status` — that status as text for the terminal.
+
+Nothing here imports the parser or the state machine, so ``opsflow status``
+stays fast. This module does not change runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import conditions, policy
+from .authority import listing, roles_text
+from .clock import add_duration, from_iso
+from .fieldvalues import typed_fields
+from .runstate import RunState, TokenState
+from .sophash import FileState
+
+__all__ = [
+    "MilestoneStatus",
+    "PhaseStatus",
+    "RunStatus",
+    "WorkNeed",
+    "build_status",
+    "render_status",
+    "when",
+    "work_items",
+]
+
+
+@dataclass(frozen=True)
+class WorkNeed:
+    """One thing a run waits on one person for."""
+
+    person: str
+    kind: str  # "owner" | "vote"
+    phase: str
+    title: str
+    due_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class PhaseStatus:
+    phase: str
+    title: str
+    owner_role: str
+    owners: list[str]
+    entered_at: dt.datetime
+    due_at: dt.datetime | None
+    overdue: bool
+    checklist: list[tuple[int, str, bool]]
+    votes: list[tuple[str, str, str]] = field(default_factory=list)
+    policy: str | None = None
+    up_next: list[str] = field(default_factory=list)
+    next_step: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def open_items(self) -> list[tuple[int, str]]:
+        return [(n, text) for n, text, done in self.checklist if not done]
+
+
+@dataclass(frozen=True)
+class MilestoneStatus:
+    id: str
+    title: str
+    owner_role: str
+    owners: list[str]
+    due_at: dt.datetime | None
+    reached_at: dt.datetime | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    run_id: int
+    title: str
+    sop_id: str
+    sop_version: str
+    status: str
+    outcome: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    phases: list[PhaseStatus]
+    fields: dict[str, str]
+    assignments: dict[str, list[str]]
+    milestones: list[MilestoneStatus]
+    sop_file: FileState
+    sop_path: str
+    now: dt.datetime
+
+    @property
+    def overdue(self) -> bool:
+        return any(p.overdue for p in self.phases)
+
+    @property
+    def due_at(self) -> dt.datetime | None:
+        dues = [p.due_at for p in self.phases if p.due_at]
+        return min(dues) if dues else None
+
+
+def when(moment: dt.datetime | None) -> str:
+    """A time as users read it: ``2027-03-01 09:30 UTC``."""
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+class _Phase:
+    """Reading one active phase of a run."""
+
+    def __init__(self, compiled: Mapping[str, Any], state: RunState, token: TokenState,
+                 now: dt.datetime) -> None:
+        self.c = compiled
+        self.s = state
+        self.t = token
+        self.now = now
+        self.p = compiled["phases"][token.phase]
+        self.owners = state.holders([self.p["owner"]])
+        self.due_at = from_iso(token.due_at) if token.due_at else None
+
+    def open_items(self) -> list[int]:
+        ticked = self.s.ticked.get(self.t.phase, [])
+        return [n for n in range(1, len(self.p["checklist"]) + 1) if n not in ticked]
+
+    def decide(self) -> tuple[list[str], policy.PolicyResult] | None:
+        approval = self.p["approval"]
+        if approval is None:
+            return None
+        voters = policy.eligible(approval, self.s.assignments)
+        votes = {p: v["decision"] for p, v in self.s.votes.get(self.t.phase, {}).items()}
+        ends = policy.window_end(approval, from_iso(self.t.entered_at))
+        return voters, policy.decide(approval, voters, votes, self.now, ends)
+
+    def next_step(self) -> tuple[list[str], str]:
+        """Who is up next and what they do."""
+        open_count = len(self.open_items())
+        decided = self.decide()
+        if decided is not None:
+            _, result = decided
+            if result.outcome == "pending" and result.not_voted:
+                return list(result.not_voted), "vote"
+            if result.outcome == "pending":
+                return self.owners, f"wait: {result.needs}"
+            if result.outcome == "approved" and open_count:
+                return self.owners, f"tick {_plural(open_count, 'open item')}, then advance"
+            return self.owners, "advance (the approval is decided)"
+        if open_count:
+            return self.owners, f"tick {_plural(open_count, 'open item')}, then hand off"
+        if self.p["end"]:
+            return self.owners, "hand off to finish the run"
+        return self.owners, "hand off"
+
+    def notes(self) -> list[str]:
+        values = typed_fields(self.c["fields"], self.s.fields)
+        notes = []
+        for route in self.p["routes"]:
+            unset = conditions.unset_fields(route["condition"], values)
+            if unset:
+                notes.append(f"route `{route['event']}` to {route['target']} if "
+                             f"`{conditions.describe(route['condition'])}` does not apply: "
+                             f"{listing(unset)} not set (set with `opsflow set`)")
+        return notes
+
+    def status(self) -> PhaseStatus:
+        ticked = self.s.ticked.get(self.t.phase, [])
+        checklist = [(n, text, n in ticked) for n, text in enumerate(self.p["checklist"], 1)]
+        votes = [(person, v["decision"], v["comment"])
+                 for person, v in sorted(self.s.votes.get(self.t.phase, {}).items())]
+        decided = self.decide()
+        up_next, step = self.next_step()
+        return PhaseStatus(
+            phase=self.t.phase, title=self.p["title"], owner_role=self.p["owner"],
+            owners=self.owners, entered_at=from_iso(self.t.entered_at), due_at=self.due_at,
+            overdue=self.due_at is not None and self.due_at < self.now, checklist=checklist,
+            votes=votes, policy=decided[1].needs if decided else None, up_next=up_next,
+            next_step=step, notes=self.notes())
+
+
+def work_items(compiled: Mapping[str, Any], state: RunState, now: dt.datetime) -> list[WorkNeed]:
+    """What the run waits on, per person (empty once it is done or cancelled)."""
+    items: list[WorkNeed] = []
+    if state.status != "active":
+        return items
+    for token in state.tokens:
+        phase = _Phase(compiled, state, token, now)
+        title = phase.p["title"]
+        up_next, step = phase.next_step()
+        for person in phase.owners:
+            items.append(WorkNeed(person, "owner", token.phase, f"{title}: {step}"
+                                  if person in up_next else f"{title}: waiting for votes",
+                                  phase.due_at))
+        decided = phase.decide()
+        if decided is not None:
+            for person in decided[1].not_voted if decided[1].outcome == "pending" else ():
+                items.append(WorkNeed(person, "vote", token.phase, f"{title}: vote",
+                                      phase.due_at))
+    return items
+
+
+def _milestones(compiled: Mapping[str, Any], state: RunState,
+                now: dt.datetime) -> list[MilestoneStatus]:
+    started = from_iso(state.started_at)
+    result = []
+    for phase in compiled["phases"].values():
+        for ms in phase["milestones"]:
+            due = ms["due"]
+            due_at: dt.datetime | None = None
+            if due and "date" in due:
+                due_at = dt.datetime.fromisoformat(due["date"]).replace(tzinfo=dt.UTC)
+            elif due:
+                due_at = add_duration(started, due)
+            reached = state.milestones.get(ms["id"])
+            reached_at = from_iso(reached) if reached else None
+            result.append(MilestoneStatus(
+                ms["id"], ms["title"], ms["owner"], state.holders([ms["owner"]]), due_at,
+                reached_at, reached_at is None and due_at is not None and due_at < now))
+    return result
+
+
+def build_status(compiled: Mapping[str, Any], state: RunState, *, run_id: int, title: str,
+                 now: dt.datetime, sop_file: FileState, sop_path: str) -> RunStatus:
+    """Everything ``opsflow status`` shows about one run."""
+    phases = [_Phase(compiled, state, t, now).status() for t in state.tokens]
+    return RunStatus(
+        run_id=run_id, title=title, sop_id=compiled["sop"]["id"],
+        sop_version=compiled["sop"]["version"], status=state.status, outcome=state.outcome,
+        started_at=from_iso(state.started_at),
+        finished_at=from_iso(state.finished_at) if state.finished_at else None,
+        phases=phases, fields=dict(state.fields), assignments=dict(state.assignments),
+        milestones=_milestones(compiled, state, now), sop_file=sop_file, sop_path=sop_path,
+        now=now)
+
+
+_FILE_WORDS = {
+    "changed": "the file {path} has changed since this run started; the run keeps the "
+               "version it started with (start a new run to use the new one)",
+    "missing": "the file {path} is gone; the run keeps the version it started with",
+}
+
+
+def _phase_lines(p: PhaseStatus) -> list[str]:
+    due = f" · due {when(p.due_at)}{' · OVERDUE' if p.overdue else ''}" if p.due_at else ""
+    lines = [f"phase {p.phase} \"{p.title}\" · owner {roles_text([p.owner_role])} "
+             f"({listing(p.owners, 'nobody')}){due}"]
+    lines += [f"  [{'x' if done else ' '}] {n}. {text}" for n, text, done in p.checklist]
+    for person, decision, comment in p.votes:
+        lines.append(f"  vote: {person} {decision}" + (f" — {comment}" if comment else ""))
+    if p.policy:
+        lines.append(f"  approval: {p.policy}")
+    lines += [f"  note: {n}" for n in p.notes]
+    lines.append(f"  next: {listing(p.up_next, 'nobody')} — {p.next_step}")
+    return lines
+
+
+def render_status(st: RunStatus) -> str:
+    """The status as plain text, one fact per line."""
+    state = st.status if st.status != "done" else f"done (finished in {st.outcome})"
+    lines = [f"run {st.run_id}: {st.title}",
+             f"sop: {st.sop_id} version {st.sop_version or '-'} · {state}",
+             f"started: {when(st.started_at)}"]
+    if st.finished_at:
+        lines.append(f"finished: {when(st.finished_at)}")
+    if st.sop_file in _FILE_WORDS:
+        lines.append("warning: " + _FILE_WORDS[st.sop_file].format(path=st.sop_path))
+    for phase in st.phases:
+        lines += _phase_lines(phase)
+    if st.fields:
+        lines.append("fields: " + ", ".join(f"{k} = {v}" for k, v in st.fields.items()))
+    roles = [f"{role} = {listing(people, 'nobody')}" for role, people in st.assignments.items()]
+    lines.append("roles: " + ("; ".join(roles) or "none bound"))
+    for ms in st.milestones:
+        state_text = f"reached {when(ms.reached_at)}" if ms.reached_at else (
+            f"due {when(ms.due_at)}{' · OVERDUE' if ms.overdue else ''}" if ms.due_at
+            else "not reached")
+        lines.append(f"milestone: {ms.title} · owner {ms.owner_role} "
+                     f"({listing(ms.owners, 'nobody')}) · {state_text}")
+    return "\n".join(lines)
