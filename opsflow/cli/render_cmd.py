@@ -1,0 +1,217 @@
+"""``opsflow render`` (playbook, raci, diagram) and ``opsflow publish``.
+
+Thin commands over :mod:`opsflow.render`: they load the SOP (an SOP with
+errors is refused with the checker's diagnostics, nothing is written), call
+one library function and print or write the result. ``--run`` asks the run
+engine for the run's state through ``opsflow.engine.run_view`` when the
+engine provides it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import click
+
+from ..api import load
+from ..diagnostics import format_text
+from ..errors import Diagnostic, SopError
+from ..model import Sop
+from ..render import (
+    DIAGRAM_FORMATS,
+    RACI_FORMATS,
+    RenderError,
+    RunView,
+    publish,
+    render_diagram,
+    render_playbook,
+    render_raci,
+)
+from ..render.files import write_atomic
+from .db_cmd import database_options
+
+#: libraries with fewer SOPs than this publish without a progress bar
+PROGRESS_FROM = 20
+
+
+def _refuse(exc: SopError) -> click.exceptions.Exit:
+    """Print every diagnostic of a refused SOP; the caller raises the result."""
+    sources: dict[str, str] = {}
+    for diag in exc.diagnostics:
+        try:
+            sources.setdefault(diag.span.file, Path(diag.span.file).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError):
+            pass
+    errors = [d for d in exc.diagnostics if d.is_error]
+    click.echo(format_text(exc.diagnostics, sources), nl=False, err=True)
+    files = sorted({d.span.file for d in errors})
+    click.echo(f"error: nothing was written: {_count(errors)} in {', '.join(files)}; "
+               "fix them (`opsflow check` lists them) and run the command again", err=True)
+    return click.exceptions.Exit(1)
+
+
+def _count(errors: list[Diagnostic]) -> str:
+    return f"{len(errors)} error" + ("" if len(errors) == 1 else "s")
+
+
+def _load(path: str) -> Sop:
+    try:
+        return load(path)
+    except SopError as exc:
+        raise _refuse(exc) from None
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    write_atomic(Path(output), text.encode("utf-8"))
+    click.echo(f"wrote {output}", err=True)
+
+
+_OUTPUT = click.option("-o", "--output", metavar="FILE",
+                       help="Write to FILE instead of standard output.")
+
+
+@click.group("render")
+def render() -> None:
+    """Render one SOP as a playbook, a RACI chart or a flow diagram.
+
+    \b
+    Examples:
+      opsflow render playbook sops/content-publishing.sop -o PLAYBOOK.md
+      opsflow render raci sops/content-publishing.sop --format csv
+      opsflow render diagram sops/content-publishing.sop --format svg -o flow.svg
+    """
+
+
+def _run_view(run: str, db_url: str | None, workspace: str | None) -> RunView:
+    try:
+        engine: Any = importlib.import_module("opsflow.engine")
+    except ImportError:
+        engine = None
+    run_view = getattr(engine, "run_view", None)
+    if run_view is None:
+        raise RenderError("rendering a run needs the run engine (`opsflow.engine.run_view`), "
+                          "which this installation does not have; render the playbook "
+                          "without --run")
+    view: RunView = run_view(run, db_url=db_url, workspace=workspace)
+    return view
+
+
+@render.command("playbook")
+@click.argument("sop", type=click.Path(dir_okay=False))
+@click.option("--run", "run", metavar="RUN", help="Show the state of this run (ticks, votes, "
+              "current phase, what is overdue).")
+@_OUTPUT
+@database_options
+def playbook(sop: str, run: str | None, output: str | None, db_url: str | None,
+             workspace: str | None) -> None:
+    """Render the Markdown playbook of SOP (for a run with --run).
+
+    \b
+    Examples:
+      opsflow render playbook sops/content-publishing.sop -o PLAYBOOK.md
+      opsflow render playbook sops/content-publishing.sop --run 42
+    """
+    model = _load(sop)
+    view = _run_view(run, db_url, workspace) if run else None
+    _emit(render_playbook(model, view), output)
+
+
+@render.command("raci")
+@click.argument("sop", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(RACI_FORMATS), default="md",
+              show_default=True, help="Markdown table, CSV for spreadsheets, or an HTML page.")
+@_OUTPUT
+def raci(sop: str, fmt: str, output: str | None) -> None:
+    """Render the RACI chart of SOP: phases by roles, a legend and a RACI check.
+
+    \b
+    Example:
+      opsflow render raci sops/content-publishing.sop --format csv -o raci.csv
+    """
+    _emit(render_raci(_load(sop), fmt), output)
+
+
+@render.command("diagram")
+@click.argument("sop", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(DIAGRAM_FORMATS), default="mermaid",
+              show_default=True, help="Mermaid or Graphviz DOT source, or SVG (needs `dot`).")
+@_OUTPUT
+def diagram(sop: str, fmt: str, output: str | None) -> None:
+    """Render the flow diagram of SOP.
+
+    \b
+    Example:
+      opsflow render diagram sops/content-publishing.sop --format dot
+    """
+    _emit(render_diagram(_load(sop), fmt), output)
+
+
+class _Bars:
+    """click progress bars for :func:`opsflow.render.publish`, one per stage."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+        self.bar: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if total < PROGRESS_FROM:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = click.progressbar(length=total, label=stage.ljust(9), file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self) -> _Bars:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+@click.command("publish")
+@click.argument("sops", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              metavar="DIR", help="Folder to write the site to (created if needed).")
+@click.option("--svg/--no-svg", default=None,
+              help="Draw diagrams with Graphviz [default: when `dot` is installed].")
+def publish_cmd(sops: tuple[str, ...], out: str, svg: bool | None) -> None:
+    """Publish SOPs (files or folders) as a static HTML site.
+
+    Only pages whose source changed are written again. Open DIR/index.html
+    in a browser; nothing is loaded from the network.
+
+    \b
+    Example:
+      opsflow publish sops/ --out site/
+    """
+    try:
+        with _Bars() as bars:
+            report = publish(list(sops), out, progress=bars, svg=svg)
+    except SopError as exc:
+        raise _refuse(exc) from None
+    drawn = ("diagrams drawn with Graphviz" if report.svg else
+             "Graphviz `dot` not used: diagrams shown in words (install graphviz to draw them)")
+    click.echo(f"published {_plural(report.procedures, 'procedure')} and "
+               f"{_plural(report.shared, 'shared file')} to {out}: "
+               f"{_plural(len(report.rendered), 'source')} rebuilt, "
+               f"{len(report.unchanged)} unchanged, {_plural(len(report.written), 'file')} "
+               f"written, {len(report.removed)} removed; {drawn}")
