@@ -1,0 +1,310 @@
+"""The run engine: start runs and act on them, persisted through the store.
+
+:class:`Engine` is the library face of runs. Each action reads the run from
+the :class:`~opsflow.store.Store`, applies it with the pure run core
+(:func:`opsflow.runcore.apply`, which moves tokens through the SOP's shared
+``transitions`` machine), and writes the new state, its events and the
+run's work items in one transaction with an optimistic version check.
+
+* A refused action (:class:`~opsflow.runerrors.RunError`, e.g. an actor
+  outside the role the SOP gives the action) is recorded as a ``refused``
+  event and raised with the run's number in front of its message.
+* A stale concurrent update raises the store's
+  :class:`~opsflow.store.ConflictError` ("changed by someone else; run the
+  command again"). Ticks, unticks and votes are retried automatically,
+  because the run core re-checks everything against the fresh state (a tick
+  or a vote means the same whatever else changed); other actions are not,
+  since the person decided on a state that no longer exists.
+* Reading (status, inbox, list, history, verify) never imports the parser
+  or the state machine; only ``start`` reads ``.sop`` files.
+
+This module does not parse arguments or print (see :mod:`opsflow.cli.runs_cmd`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .clock import Clock, SystemClock
+from .runerrors import RunError
+from .runstate import RunState
+from .runstatus import RunStatus, build_status, work_items
+from .sophash import file_state
+from .store import (
+    ConflictError,
+    EventDraft,
+    EventRecord,
+    RunRecord,
+    SopRecord,
+    Store,
+    WorkItem,
+    WorkItemRecord,
+)
+
+if TYPE_CHECKING:
+    from .model import Sop
+    from .runcore import Action, Change
+
+__all__ = ["RETRIED", "ActResult", "Engine", "InboxItem", "VerifyReport"]
+
+#: actions retried automatically after a concurrent update (see the module docstring)
+RETRIED = frozenset({"tick", "untick", "vote"})
+
+
+@dataclass(frozen=True)
+class ActResult:
+    """What one action did: the run as stored now and the events recorded."""
+
+    run: RunRecord
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One thing waiting on a person, with whether it is overdue."""
+
+    item: WorkItemRecord
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``verify`` found: the event chain and the replayed state."""
+
+    run_id: int
+    events: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _version_number(version: str) -> int:
+    head = version.split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+class Engine:
+    """Runs of SOPs, persisted in ``store``; time comes from ``clock``."""
+
+    def __init__(self, store: Store, clock: Clock | None = None, *, retries: int = 5) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.retries = retries
+        self._sops: dict[str, SopRecord] = {}
+
+    @classmethod
+    def open(cls, url: str | None = None, *, workspace: str | os.PathLike[str] | None = None,
+             clock: Clock | None = None) -> Engine:
+        """An engine on the database at ``url`` (or the workspace default)."""
+        return cls(Store.open(url, workspace=workspace), clock)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- SOP versions ---------------------------------------------------------------
+    def sop(self, sop_hash: str) -> SopRecord:
+        """A stored SOP version (cached: a hash never changes meaning)."""
+        record = self._sops.get(sop_hash)
+        if record is None:
+            record = self._sops[sop_hash] = self.store.get_sop(sop_hash)
+        return record
+
+    def _pin(self, sop: Sop | str | os.PathLike[str]) -> SopRecord:
+        from .api import load
+        from .compiler import compile_sop
+        from .model import Sop
+
+        if not isinstance(sop, Sop):
+            sop = load(Path(sop).resolve())
+        compiled = compile_sop(sop)
+        path = sop.path
+        if Path(path).is_file():
+            path = str(Path(path).resolve())
+            compiled["sop"]["path"] = path
+        record = SopRecord(compiled["hash"], sop.id, _version_number(sop.version), path,
+                           sop.source, compiled)
+        self.store.put_sop(record)
+        self._sops[record.hash] = record
+        return record
+
+    # ---- writing ----------------------------------------------------------------------
+    @staticmethod
+    def _drafts(actor: str, now: dt.datetime, changes: list[Change]) -> list[EventDraft]:
+        return [EventDraft(actor, c.action, now, c.from_phase, c.to_phase, c.payload)
+                for c in changes]
+
+    def _index(self, compiled: Mapping[str, Any], state: RunState, now: dt.datetime
+               ) -> dict[str, Any]:
+        work = [WorkItem(w.person, w.kind, w.phase, w.title, w.due_at)
+                for w in work_items(compiled, state, now)]
+        pairs = [(role, person) for role, people in state.assignments.items()
+                 for person in people]
+        return {"status": state.status, "phases": state.phases, "state": state.to_dict(),
+                "due_at": state.due_at(), "assignments": pairs, "work": work}
+
+    def start(self, sop: Sop | str | os.PathLike[str], title: str,
+              assignments: Mapping[str, Sequence[str]], fields: Mapping[str, str] | None = None,
+              *, actor: str) -> int:
+        """Start a run of ``sop`` (a checked model or a ``.sop`` path); its id."""
+        from .runcore import Action, apply
+
+        record = self._pin(sop)
+        now = self.clock.now()
+        action = Action("start", {"title": title.strip(),
+                                  "assignments": {r: list(p) for r, p in assignments.items()},
+                                  "fields": dict(fields or {})})
+        state, changes = apply(record.compiled, None, action, actor, now)
+        run = self.store.create_run(
+            sop_hash=record.hash, sop_id=record.sop_id, title=title.strip(),
+            events=self._drafts(actor.strip(), now, changes), now=now,
+            **self._index(record.compiled, state, now))
+        return run.id
+
+    def act(self, run_id: int, action: Action, actor: str) -> ActResult:
+        """Apply ``action`` by ``actor`` to run ``run_id`` and store the result."""
+        from .runcore import apply
+
+        actor = actor.strip()
+        if not actor:
+            raise RunError("every action names the person acting; give --as NAME "
+                           "(or set OPSFLOW_USER)")
+        attempt = 0
+        while True:
+            attempt += 1
+            run = self.store.get_run(run_id)
+            compiled = self.sop(run.sop_hash).compiled
+            now = self.clock.now()
+            try:
+                state, changes = apply(compiled, RunState.from_dict(run.state), action, actor,
+                                       now)
+            except RunError as exc:
+                self._refused(run, action, actor, now, exc)
+                raise type(exc)(f"run {run_id}: {exc}") from None
+            try:
+                stored = self.store.update_run(
+                    run_id, expected_version=run.version, now=now,
+                    events=self._drafts(actor, now, changes),
+                    **self._index(compiled, state, now))
+            except ConflictError:
+                if action.kind in RETRIED and attempt <= self.retries:
+                    continue
+                raise
+            return ActResult(stored, changes)
+
+    def _refused(self, run: RunRecord, action: Action, actor: str, now: dt.datetime,
+                 exc: RunError) -> None:
+        payload = {"attempt": action.to_dict(), "reason": str(exc),
+                   "error": type(exc).__name__}
+        phase = str(action.args.get("phase") or ",".join(run.phases)) or None
+        self.store.append_event(run.id, EventDraft(actor, "refused", now, phase, None, payload))
+
+    def _do(self, run_id: int, kind: str, actor: str, **args: Any) -> ActResult:
+        from .runcore import Action
+
+        return self.act(run_id, Action(kind, {k: v for k, v in args.items() if v is not None}),
+                        actor)
+
+    def tick(self, run_id: int, criterion: int | str, *, actor: str,
+             phase: str | None = None) -> ActResult:
+        """Tick a done-criterion (by number, or a unique start of its text)."""
+        return self._do(run_id, "tick", actor, criterion=criterion, phase=phase)
+
+    def untick(self, run_id: int, criterion: int | str, *, actor: str,
+               phase: str | None = None) -> ActResult:
+        return self._do(run_id, "untick", actor, criterion=criterion, phase=phase)
+
+    def vote(self, run_id: int, decision: str, *, actor: str, comment: str = "",
+             phase: str | None = None) -> ActResult:
+        """Approve, reject (with a reason) or abstain; moves on once decided."""
+        return self._do(run_id, "vote", actor, decision=decision, comment=comment, phase=phase)
+
+    def handoff(self, run_id: int, *, actor: str, phase: str | None = None) -> ActResult:
+        return self._do(run_id, "handoff", actor, phase=phase)
+
+    def fire(self, run_id: int, event: str, *, actor: str,
+             phase: str | None = None) -> ActResult:
+        return self._do(run_id, "fire", actor, event=event, phase=phase)
+
+    def set_field(self, run_id: int, name: str, value: str, *, actor: str) -> ActResult:
+        return self._do(run_id, "set", actor, field=name, value=value)
+
+    def reassign(self, run_id: int, role: str, people: Sequence[str], *,
+                 actor: str) -> ActResult:
+        return self._do(run_id, "reassign", actor, role=role, people=list(people))
+
+    def cancel(self, run_id: int, *, actor: str, reason: str = "") -> ActResult:
+        return self._do(run_id, "cancel", actor, reason=reason)
+
+    def advance(self, run_id: int, *, actor: str, phase: str | None = None) -> ActResult:
+        """Move on an approval the votes decided (e.g. once its window has passed)."""
+        return self._do(run_id, "advance", actor, phase=phase)
+
+    # ---- reading ------------------------------------------------------------------------
+    def status(self, run_id: int) -> RunStatus:
+        run = self.store.get_run(run_id)
+        sop = self.sop(run.sop_hash)
+        includes = sop.compiled["sop"].get("includes", [])
+        return build_status(sop.compiled, RunState.from_dict(run.state), run_id=run.id,
+                            title=run.title, now=self.clock.now(), sop_path=sop.path,
+                            sop_file=file_state(sop.hash, sop.path, includes))
+
+    def inbox(self, person: str) -> list[InboxItem]:
+        """Everything waiting on ``person`` across runs, overdue (earliest due) first."""
+        now = self.clock.now()
+        return [InboxItem(item, item.due_at is not None and item.due_at < now)
+                for item in self.store.inbox(person.strip())]
+
+    def list_runs(self, *, sop_id: str | None = None, status: str | None = None,
+                  person: str | None = None, overdue: bool = False,
+                  limit: int | None = None) -> list[RunRecord]:
+        return self.store.list_runs(sop_id=sop_id, status=status, person=person,
+                                    overdue_at=self.clock.now() if overdue else None,
+                                    limit=limit)
+
+    def history(self, run_id: int) -> list[EventRecord]:
+        return self.store.events(run_id)
+
+    def verify(self, run_id: int) -> VerifyReport:
+        """Check the run's event chain and that replaying it gives the stored state."""
+        from .runcore import Change, replay
+
+        run = self.store.get_run(run_id)
+        events = self.store.events(run_id)
+        problems = list(self.store.verify_chain(run_id))
+        log = [(e.actor, e.at, Change(e.action, e.from_phase, e.to_phase, e.payload))
+               for e in events]
+        state, replay_problems = replay(self.sop(run.sop_hash).compiled, log)
+        problems += replay_problems
+        if state is None:
+            problems.append("no start event: the run cannot be rebuilt")
+        else:
+            problems += _state_differences(state, run)
+        return VerifyReport(run_id, len(events), problems)
+
+
+def _state_differences(replayed: RunState, run: RunRecord) -> list[str]:
+    stored = run.state
+    fresh = replayed.to_dict()
+    keys = sorted(k for k in set(stored) | set(fresh) if stored.get(k) != fresh.get(k))
+    problems = []
+    if keys:
+        problems.append(f"the stored state differs from the replay of its events in: "
+                        f"{', '.join(keys)}")
+    if run.status != replayed.status or run.phases != replayed.phases:
+        problems.append(f"the run row says {run.status} in {','.join(run.phases) or '-'} but "
+                        f"the events say {replayed.status} in "
+                        f"{','.join(replayed.phases) or '-'}")
+    return problems

@@ -1,0 +1,304 @@
+"""The engine over the real store, on SQLite and PostgreSQL.
+
+Every test here runs twice (the ``store_url`` fixture): a SQLite file and a
+fresh schema on the PostgreSQL server at 127.0.0.1:5432.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from engine_support import CONTENT_PEOPLE, ONBOARDING_PEOPLE, SOPS, T0
+from store_support import run_sql
+
+from opsflow.clock import FixedClock
+from opsflow.engine import Engine
+from opsflow.runerrors import NotAllowed, RunError
+from opsflow.runstatus import render_status
+from opsflow.store import ConflictError, Store, UnknownRunError
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def engine(store_url: str, clock: FixedClock) -> Iterator[Engine]:
+    with Engine(Store.open(store_url), clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def sop_file(tmp_path: Path) -> Path:
+    """A copy of the content-publishing example that tests may edit or delete."""
+    target = tmp_path / "sops" / "content-publishing.sop"
+    target.parent.mkdir()
+    shutil.copy(SOPS / "content-publishing.sop", target)
+    return target
+
+
+def start_content(engine: Engine, path: Path, budget: str = "20000") -> int:
+    return engine.start(path, "ACME spring campaign", CONTENT_PEOPLE, {"budget": budget},
+                        actor="ann")
+
+
+def tick_all(engine: Engine, run_id: int, actor: str, phase: str | None = None) -> None:
+    status = engine.status(run_id)
+    current = next(p for p in status.phases if phase in (None, p.phase))
+    for number, _text in current.open_items:
+        engine.tick(run_id, number, actor=actor, phase=current.phase)
+
+
+def actions(engine: Engine, run_id: int) -> list[tuple[str, str, str | None, str | None]]:
+    return [(e.actor, e.action, e.from_phase, e.to_phase) for e in engine.history(run_id)]
+
+
+def test_full_content_publishing_run(engine: Engine, sop_file: Path, clock: FixedClock) -> None:
+    run_id = start_content(engine, sop_file)
+    assert engine.store.get_run(run_id).phases == ["brief"]
+    tick_all(engine, run_id, "wendy")
+    result = engine.handoff(run_id, actor="wendy")
+    assert result.run.phases == ["draft"] and result.run.version == 4
+    clock.advance(hours=3)
+    engine.tick(run_id, "first draft", actor="wendy")
+    engine.tick(run_id, "every claim", actor="wendy")
+    engine.handoff(run_id, actor="wendy")
+    result = engine.vote(run_id, "approve", actor="ed", comment="Good")
+    assert [c.action for c in result.changes] == ["vote", "approve"]
+    assert result.run.phases == ["client-review"]
+    engine.vote(run_id, "approve", actor="cli")
+    engine.vote(run_id, "approve", actor="fin")
+    engine.tick(run_id, 1, actor="ed")
+    result = engine.handoff(run_id, actor="ed")
+    assert result.run.status == "done" and result.run.phases == []
+    assert actions(engine, run_id) == [
+        ("ann", "start", None, "brief"),
+        ("wendy", "tick", "brief", None), ("wendy", "tick", "brief", None),
+        ("wendy", "handoff", "brief", "draft"),
+        ("wendy", "tick", "draft", None), ("wendy", "tick", "draft", None),
+        ("wendy", "handoff", "draft", "internal-review"),
+        ("ed", "vote", "internal-review", None), ("ed", "approve", "internal-review",
+                                                  "client-review"),
+        ("cli", "vote", "client-review", None), ("cli", "approve", "client-review",
+                                                 "finance-sign-off"),
+        ("fin", "vote", "finance-sign-off", None), ("fin", "approve", "finance-sign-off",
+                                                    "publish"),
+        ("ed", "tick", "publish", None), ("ed", "handoff", "publish", None),
+        ("ed", "milestone", "publish", None), ("ed", "finish", "publish", None),
+    ]
+    history = engine.history(run_id)
+    assert history[4].at == T0 + dt.timedelta(hours=3)
+    assert engine.verify(run_id).problems == []
+    status = engine.status(run_id)
+    assert (status.status, status.outcome, status.phases) == ("done", "publish", [])
+    assert status.milestones[0].reached_at == T0 + dt.timedelta(hours=3)
+    assert engine.inbox("ed") == []
+    assert engine.list_runs(status="done")[0].id == run_id
+
+
+def test_refusals_are_recorded_and_named(engine: Engine, sop_file: Path) -> None:
+    run_id = start_content(engine, sop_file)
+    with pytest.raises(NotAllowed) as info:
+        engine.handoff(run_id, actor="ed")
+    assert str(info.value) == (f"run {run_id}: ed may not hand off phase brief; only role "
+                               "writer (wendy) may")
+    with pytest.raises(RunError) as info:
+        engine.handoff(run_id, actor="wendy")
+    assert str(info.value) == (
+        f"run {run_id}: phase brief has 2 open checklist items (1. Audience, goal and call to "
+        "action are written down; 2. Target keywords are agreed with SEO); tick them first")
+    with pytest.raises(RunError) as info:
+        engine.tick(run_id, 9, actor="wendy")
+    assert str(info.value).startswith(f"run {run_id}: phase brief has no criterion 9; ")
+    refusals = [e for e in engine.history(run_id) if e.action == "refused"]
+    assert [(e.actor, e.from_phase, e.payload["attempt"], e.payload["error"])
+            for e in refusals] == [
+        ("ed", "brief", {"kind": "handoff"}, "NotAllowed"),
+        ("wendy", "brief", {"kind": "handoff"}, "RunError"),
+        ("wendy", "brief", {"kind": "tick", "criterion": 9}, "RunError"),
+    ]
+    assert refusals[0].payload["reason"] == ("ed may not hand off phase brief; only role "
+                                             "writer (wendy) may")
+    assert engine.store.get_run(run_id).version == 1  # refusals change no state
+    assert engine.verify(run_id).problems == []
+
+
+def test_vote_refusals_separation_of_duties_on_every_path(engine: Engine, sop_file: Path
+                                                          ) -> None:
+    run_id = start_content(engine, sop_file)
+    for phase in ("brief", "draft"):
+        tick_all(engine, run_id, "wendy", phase)
+        engine.handoff(run_id, actor="wendy")
+    engine.vote(run_id, "approve", actor="ed")
+    expected = (f"run {run_id}: wendy may not vote on phase client-review: wendy holds role "
+                "writer, which may not approve it (separation of duties); eligible voters: cli")
+    for decision in ("approve", "reject", "abstain"):
+        with pytest.raises(NotAllowed) as info:
+            engine.vote(run_id, decision, actor="wendy", comment="mine")
+        assert str(info.value) == expected
+    with pytest.raises(RunError) as info:
+        engine.vote(run_id, "reject", actor="cli")
+    assert str(info.value) == (f"run {run_id}: a rejection needs a reason; say why with "
+                               '--comment "…"')
+    engine.vote(run_id, "reject", actor="cli", comment="Tone is off")
+    assert engine.store.get_run(run_id).phases == ["revision"]
+
+
+def test_unknown_run(engine: Engine) -> None:
+    with pytest.raises(UnknownRunError) as info:
+        engine.tick(42, 1, actor="x")
+    assert str(info.value) == "no run 42; list runs with `opsflow list`"
+    with pytest.raises(UnknownRunError):
+        engine.status(42)
+
+
+def test_missing_actor(engine: Engine, sop_file: Path) -> None:
+    run_id = start_content(engine, sop_file)
+    with pytest.raises(RunError) as info:
+        engine.tick(run_id, 1, actor="  ")
+    assert str(info.value) == ("every action names the person acting; give --as NAME "
+                               "(or set OPSFLOW_USER)")
+
+
+def test_onboarding_parallel_tracks(engine: Engine) -> None:
+    run_id = engine.start(SOPS / "employee-onboarding.sop", "Nina joins", ONBOARDING_PEOPLE,
+                          {"work-location": "office", "start-date": "2025-02-03"}, actor="pat")
+    tick_all(engine, run_id, "pat")
+    result = engine.handoff(run_id, actor="pat")
+    assert result.run.phases == ["it-setup", "hr-paperwork"]
+    inbox = engine.inbox("ivan")
+    assert [(i.item.phase, i.item.kind) for i in inbox] == [("it-setup", "owner")]
+    tick_all(engine, run_id, "ivan", "it-setup")
+    engine.handoff(run_id, actor="ivan")  # office: straight to join
+    assert engine.store.get_run(run_id).phases == ["hr-paperwork"]
+    tick_all(engine, run_id, "pat", "hr-paperwork")
+    result = engine.handoff(run_id, actor="pat")
+    assert [(c.action, c.to_phase) for c in result.changes] == [("handoff", "join"),
+                                                                 ("join", "day-one")]
+    assert result.run.phases == ["day-one"]
+    assert engine.verify(run_id).problems == []
+
+
+def test_sla_overdue_in_status_inbox_and_list(engine: Engine, sop_file: Path,
+                                              clock: FixedClock) -> None:
+    late = start_content(engine, sop_file)
+    clock.advance(days=3)
+    fresh = start_content(engine, sop_file)
+    # brief is due 2 business days after Friday 09:00: Tuesday 09:00
+    status = engine.status(late)
+    assert status.phases[0].due_at == dt.datetime(2025, 1, 7, 9, 0, tzinfo=dt.UTC)
+    assert not status.overdue
+    clock.set(dt.datetime(2025, 1, 7, 9, 1))
+    status = engine.status(late)
+    assert status.overdue and status.phases[0].overdue
+    assert "due 2025-01-07 09:00 UTC · OVERDUE" in render_status(status)
+    assert not engine.status(fresh).overdue
+    inbox = engine.inbox("wendy")
+    assert [(i.item.run_id, i.overdue) for i in inbox] == [(late, True), (fresh, False)]
+    assert [r.id for r in engine.list_runs(overdue=True)] == [late]
+    assert [r.id for r in engine.list_runs(person="cli")] == [late, fresh]
+    assert engine.list_runs(person="nobody") == []
+    assert [r.id for r in engine.list_runs(sop_id="content-publishing", limit=1)] == [late]
+
+
+def test_inbox_lists_votes_owed(engine: Engine, sop_file: Path) -> None:
+    run_id = start_content(engine, sop_file)
+    for phase in ("brief", "draft"):
+        tick_all(engine, run_id, "wendy", phase)
+        engine.handoff(run_id, actor="wendy")
+    assert [(i.item.kind, i.item.title) for i in engine.inbox("ed")] == [
+        ("owner", "Internal review: vote"), ("vote", "Internal review: vote")]
+    engine.vote(run_id, "approve", actor="ed")
+    assert [(i.item.kind, i.item.title) for i in engine.inbox("cli")] == [
+        ("vote", "Client review: vote")]
+    assert engine.inbox("wendy") == []  # she may not vote on client review
+
+
+def test_sop_file_edited_or_deleted_after_start(engine: Engine, sop_file: Path) -> None:
+    run_id = start_content(engine, sop_file)
+    assert engine.status(run_id).sop_file == "same"
+    sop_file.write_text(sop_file.read_text("utf-8").replace("phase draft", "phase drafting")
+                        .replace("handoff to draft", "handoff to drafting"), "utf-8")
+    status = engine.status(run_id)
+    assert status.sop_file == "changed"
+    assert (f"warning: the file {sop_file} has changed since this run started; the run keeps "
+            "the version it started with (start a new run to use the new one)"
+            ) in render_status(status)
+    tick_all(engine, run_id, "wendy")
+    assert engine.handoff(run_id, actor="wendy").run.phases == ["draft"]  # the pinned version
+    sop_file.unlink()
+    assert engine.status(run_id).sop_file == "missing"
+    engine.tick(run_id, 1, actor="wendy")
+    assert engine.verify(run_id).problems == []
+
+
+def test_verify_detects_tampering(engine: Engine, sop_file: Path, store_url: str) -> None:
+    run_id = start_content(engine, sop_file)
+    engine.tick(run_id, 1, actor="wendy")
+    engine.tick(run_id, 2, actor="wendy")
+    run_sql(store_url, "UPDATE events SET actor = 'mallory' "
+                       f"WHERE run_id = {run_id} AND seq = 2")
+    report = engine.verify(run_id)
+    assert not report.ok
+    assert f"run {run_id}: event 2 was edited (its hash does not match its content)" in \
+        report.problems
+
+
+def test_verify_detects_a_state_that_the_events_do_not_give(engine: Engine, sop_file: Path,
+                                                             store_url: str) -> None:
+    run_id = start_content(engine, sop_file)
+    engine.tick(run_id, 1, actor="wendy")
+    run_sql(store_url, "UPDATE runs SET phases = 'publish' WHERE id = " + str(run_id))
+    report = engine.verify(run_id)
+    assert report.problems == ["the run row says active in publish but the events say active "
+                               "in brief"]
+    forged = dict(engine.store.get_run(run_id).state, fields={"budget": "1"})
+    stale = engine.store.get_run(run_id)
+    engine.store.update_run(run_id, expected_version=stale.version, status="active",
+                            phases=["brief"], state=forged, due_at=None, assignments=[],
+                            work=[], events=[], now=T0)
+    assert engine.verify(run_id).problems == [
+        "the stored state differs from the replay of its events in: fields"]
+
+
+class MeddlingClock(FixedClock):
+    """A clock that lets another engine act on the run once, between our read and write."""
+
+    def __init__(self, meddle: Callable[[], None]) -> None:
+        super().__init__(T0)
+        self.meddle = meddle
+        self.calls = 0
+
+    def now(self) -> dt.datetime:
+        self.calls += 1
+        if self.calls == 1:
+            self.meddle()
+        return super().now()
+
+
+def test_stale_update_conflicts_or_is_retried(store_url: str, sop_file: Path) -> None:
+    with Engine(Store.open(store_url), FixedClock(T0)) as other:
+        run_id = start_content(other, sop_file)
+        tick_all(other, run_id, "wendy")
+
+        def meddle() -> None:
+            other.set_field(run_id, "budget", "1", actor="ann")
+
+        # a tick is retried on the fresh state
+        with Engine(Store.open(store_url), MeddlingClock(meddle)) as me:
+            other.untick(run_id, 2, actor="wendy")
+            me.tick(run_id, 2, actor="wendy")
+            assert me.clock.calls == 2  # read, conflict, read again
+        # a handoff is not: the person decided on a state that changed
+        with Engine(Store.open(store_url), MeddlingClock(meddle)) as me:
+            with pytest.raises(ConflictError) as info:
+                me.handoff(run_id, actor="wendy")
+            assert str(info.value) == (f"run {run_id} was changed by someone else while you were "
+                                       "acting; run the command again")
+        assert other.store.get_run(run_id).phases == ["brief"]
+        assert other.verify(run_id).problems == []
