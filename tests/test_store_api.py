@@ -213,3 +213,36 @@ def test_inbox_orders_by_due_time_then_run_and_follows_updates(store: Store) -> 
     ]
     assert len(store.inbox("ann", limit=1)) == 1
     assert store.inbox("nobody") == []
+
+
+def test_assignments_are_rewritten_only_as_given(store: Store) -> None:
+    run = new_run(store, people=("ann", "bob"))
+    same = store.update_run(
+        run.id,
+        expected_version=run.version,
+        status="active",
+        phases=["a"],
+        state=run.state,
+        due_at=None,
+        assignments=[("owner", "bob"), ("owner", "ann"), ("owner", "ann")],
+        work=[],
+        events=[],
+        now=T0,
+    )
+    assert [r.id for r in store.list_runs(person="ann")] == [run.id]
+    assert store.inbox("ann") == []
+    store.update_run(
+        run.id,
+        expected_version=same.version,
+        status="active",
+        phases=["a"],
+        state=run.state,
+        due_at=None,
+        assignments=[("reviewer", "cy")],
+        work=[WorkItem("cy", "vote", "a", "Vote on a", None)],
+        events=[],
+        now=T0,
+    )
+    assert store.list_runs(person="ann") == [] and store.list_runs(person="bob") == []
+    assert [r.id for r in store.list_runs(person="cy")] == [run.id]
+    assert [(i.kind, i.title) for i in store.inbox("cy")] == [("vote", "Vote on a")]

@@ -126,3 +126,28 @@ def test_the_cli_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
         '(connection failed: connection to server at "127.0.0.1", port 1 failed: '
         f"Connection refused); {FIX}\n"
     )
+
+
+def test_sqlite_durability_mode_is_full_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+
+    def synchronous() -> object:
+        engine = database.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                return connection.exec_driver_sql("PRAGMA synchronous").scalar()
+        finally:
+            engine.dispose()
+
+    monkeypatch.delenv(database.SYNC_ENV_VAR, raising=False)
+    assert synchronous() == 2  # FULL
+    monkeypatch.setenv(database.SYNC_ENV_VAR, "normal")
+    assert synchronous() == 1  # NORMAL
+    monkeypatch.setenv(database.SYNC_ENV_VAR, "OFF")
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        Store.open(url)
+    assert str(caught.value) == (
+        "OPSFLOW_SQLITE_SYNCHRONOUS=OFF is not a supported mode; use FULL (the default) or NORMAL"
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from store_support import run_sql
+from store_support import SOP_HASH, T0, bump, run_sql
 
 from opsflow.cli import cli
 from opsflow.store import SchemaError, Store, admin, database, migrate
@@ -227,3 +227,40 @@ def test_the_built_package_ships_the_migrations_and_they_run_from_it(tmp_path: P
         check=True,
     )
     assert done.stdout == f"{store / '__init__.py'}\n{migrate.HEAD}\n"
+
+
+def _upgrade_to(url: str, revision: str) -> None:
+    from alembic import command
+
+    engine = database.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(migrate.alembic_config(connection), revision)
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_the_first_revision_is_upgraded_with_its_runs(blank_url: str) -> None:
+    _upgrade_to(blank_url, "0001_initial")
+    at = "2025-03-03T09:00:00.000000+00:00"
+    run_sql(
+        blank_url,
+        "INSERT INTO sops (hash, sop_id, version, path, source, compiled, created_at) "
+        f"VALUES ('{SOP_HASH}', 'demo', 1, 'demo.sop', 'sop demo', '{{}}', '{at}')",
+        "INSERT INTO runs (sop_hash, sop_id, title, status, phases, state, version, due_at, "
+        "started_at, updated_at, last_seq, last_hash, work_digest) VALUES "
+        f"('{SOP_HASH}', 'demo', 'Old run', 'active', 'a', '{{\"counter\": 0}}', 1, NULL, "
+        f"'{at}', '{at}', 0, '', '')",
+        "INSERT INTO assignments (run_id, role, person) SELECT id, 'owner', 'ann' FROM runs",
+    )
+    if blank_url.startswith("postgresql"):
+        with pytest.raises(SchemaError, match="or an old one"):
+            Store.open(blank_url)
+    with Store.open(blank_url, upgrade=None if blank_url.startswith("sqlite") else True) as store:
+        [old] = store.list_runs(person="ann")
+        assert (old.title, old.version, old.started_at) == ("Old run", 1, T0)
+        bump(store, old, "bob")
+        assert store.list_runs(person="ann") == []
+        assert [run.title for run in store.list_runs(person="bob")] == ["Old run"]
+        assert store.verify_chain(old.id) == []
+    assert admin.schema_state(blank_url).after == migrate.HEAD

@@ -15,8 +15,9 @@ SQLite settings, chosen for durability and for correct concurrent writers:
 * ``journal_mode=WAL``: readers never block the writer and vice versa.
 * ``synchronous=FULL``: every commit fsyncs the write-ahead log, so a
   committed action survives the process being killed *and* the machine losing
-  power. (In WAL mode ``NORMAL`` would already survive a killed process but
-  could lose the last commits on power loss; an audit log must not.)
+  power. (In WAL mode ``NORMAL`` already survives a killed process but can
+  lose the last commits on power loss; an audit log should not, so FULL is the
+  default. ``OPSFLOW_SQLITE_SYNCHRONOUS=NORMAL`` trades that for speed.)
 * ``foreign_keys=ON`` and a 30 s ``busy_timeout`` (a writer waits for
   another process's write transaction instead of failing at once).
 * Transactions: pysqlite's own implicit ``BEGIN`` handling is switched off
@@ -34,7 +35,7 @@ COMMITTED); the store serialises writers of one run with row locks
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,14 +48,18 @@ from .errors import DatabaseUnavailableError
 
 __all__ = [
     "ENV_VAR",
+    "SYNC_ENV_VAR",
     "WRITE",
     "create_engine",
     "display_url",
     "guard",
     "resolve_url",
+    "sqlite_synchronous",
 ]
 
 ENV_VAR = "OPSFLOW_DATABASE_URL"
+SYNC_ENV_VAR = "OPSFLOW_SQLITE_SYNCHRONOUS"
+SYNC_MODES = ("FULL", "NORMAL")
 #: execution option that makes a SQLite transaction ``BEGIN IMMEDIATE``
 WRITE = "opsflow_write"
 BUSY_TIMEOUT_S = 30
@@ -101,16 +106,29 @@ def display_url(url: str) -> str:
     return _parse(url).render_as_string(hide_password=True)
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cursor.close()
+def sqlite_synchronous() -> str:
+    """The SQLite ``synchronous`` mode: FULL unless ``OPSFLOW_SQLITE_SYNCHRONOUS`` says NORMAL."""
+    mode = os.environ.get(SYNC_ENV_VAR, "").strip().upper() or "FULL"
+    if mode not in SYNC_MODES:
+        raise DatabaseUnavailableError(
+            f"{SYNC_ENV_VAR}={mode} is not a supported mode; use FULL (the default) or NORMAL"
+        )
+    return mode
+
+
+def _sqlite_settings(synchronous: str) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -124,7 +142,7 @@ def create_engine(url: str) -> Engine:
     try:
         if parsed.get_backend_name() == "sqlite":
             engine = sqlalchemy.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
-            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "connect", _sqlite_settings(sqlite_synchronous()))
             event.listen(engine, "begin", _sqlite_begin)
             return engine
         connect_args: dict[str, Any] = {}

@@ -5,9 +5,9 @@
 * ``runs``: the current state row of each run. ``state`` is the engine's
   opaque dict; ``status``, ``phases`` and ``due_at`` are copies kept for
   listing; ``version`` is the optimistic-concurrency counter; ``last_seq``
-  and ``last_hash`` are the head of the run's event chain; ``work_digest``
-  fingerprints the run's work items and assignments so an update rewrites
-  them only when they changed.
+  and ``last_hash`` are the head of the run's event chain; ``work_digest`` and
+  ``assignments_digest`` fingerprint the run's work items and assignments so
+  an update rewrites them only when they changed.
 * ``events``: the append-only, hash-chained log, primary key (run_id, seq).
 * ``work_items``: what waits on whom, indexed on (person, due_at) so a
   person's inbox is one indexed query.
@@ -82,6 +82,7 @@ class RunRow(Base):
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
     work_digest: Mapped[str] = mapped_column(String(64))
+    assignments_digest: Mapped[str] = mapped_column(String(64), server_default="")
 
 
 class EventRow(Base):

@@ -26,12 +26,11 @@ import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Row, delete, exists, insert, select, update
+from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -64,7 +63,13 @@ _RUN_COLUMNS = (
     RunRow.started_at,
     RunRow.updated_at,
 )
-_HEAD_COLUMNS = (*_RUN_COLUMNS, RunRow.last_seq, RunRow.last_hash, RunRow.work_digest)
+_HEAD_COLUMNS = (
+    *_RUN_COLUMNS,
+    RunRow.last_seq,
+    RunRow.last_hash,
+    RunRow.work_digest,
+    RunRow.assignments_digest,
+)
 _EVENT_COLUMNS = (
     EventRow.run_id,
     EventRow.seq,
@@ -79,6 +84,29 @@ _EVENT_COLUMNS = (
 )
 
 
+# Statements are built once: SQLAlchemy then reuses their compiled form, which
+# matters on the update path (see bench/bench_store.py).
+_SELECT_RUN = select(*_RUN_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
+_SELECT_HEAD = select(*_HEAD_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
+_LOCK_HEAD = _SELECT_HEAD.with_for_update()
+_UPDATE_RUN = (
+    update(RunRow)
+    .where(RunRow.id == bindparam("b_run_id"), RunRow.version == bindparam("b_expected"))
+    .values(version=RunRow.version + 1)
+)
+_ADVANCE_HEAD = update(RunRow).where(
+    RunRow.id == bindparam("b_run_id"), RunRow.last_seq == bindparam("b_last_seq")
+)
+_INSERT_EVENT = insert(EventRow)
+_DELETE_WORK = delete(WorkItemRow).where(WorkItemRow.run_id == bindparam("b_run_id"))
+_INSERT_WORK = insert(WorkItemRow)
+_DELETE_ASSIGNMENTS = delete(AssignmentRow).where(AssignmentRow.run_id == bindparam("b_run_id"))
+_INSERT_ASSIGNMENT = insert(AssignmentRow)
+_SELECT_EVENTS = (
+    select(*_EVENT_COLUMNS).where(EventRow.run_id == bindparam("b_run_id")).order_by(EventRow.seq)
+)
+
+
 def _run_record(row: Row[Any], **changes: Any) -> RunRecord:
     values = {column.key: getattr(row, column.key) for column in _RUN_COLUMNS}
     values.update(changes)
@@ -87,15 +115,20 @@ def _run_record(row: Row[Any], **changes: Any) -> RunRecord:
     return RunRecord(**values)
 
 
-def _work_digest(assignments: Sequence[tuple[str, str]], work: Sequence[WorkItem]) -> str:
-    """A fingerprint of a run's assignments and work items (rewritten only on change)."""
-    body = chain.canonical_json(
-        [
-            sorted(set(assignments)),
-            [[w.person, w.kind, w.phase, w.title, w.due_at and iso_utc(w.due_at)] for w in work],
-        ]
+def _digest(value: Any) -> str:
+    return hashlib.sha256(chain.canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def _work_digest(work: Sequence[WorkItem]) -> str:
+    """A fingerprint of a run's work items (they are rewritten only when it changes)."""
+    return _digest(
+        [[w.person, w.kind, w.phase, w.title, w.due_at and iso_utc(w.due_at)] for w in work]
     )
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _assignments_digest(assignments: Sequence[tuple[str, str]]) -> str:
+    """A fingerprint of a run's role assignments (rewritten only when it changes)."""
+    return _digest(sorted(set(assignments)))
 
 
 class Store:
@@ -167,24 +200,22 @@ class Store:
     @staticmethod
     def _head(connection: Connection, run_id: int, *, lock: bool) -> Row[Any]:
         """The run row with its chain head; ``lock`` holds it until commit."""
-        statement = select(*_HEAD_COLUMNS).where(RunRow.id == run_id)
-        row = connection.execute(statement.with_for_update() if lock else statement).one_or_none()
+        statement = _LOCK_HEAD if lock else _SELECT_HEAD
+        row = connection.execute(statement, {"b_run_id": run_id}).one_or_none()
         if row is None:
             raise UnknownRunError(run_id)
         return row
 
     @staticmethod
     def _event_records(connection: Connection, run_id: int) -> list[EventRecord]:
-        rows = connection.execute(
-            select(*_EVENT_COLUMNS).where(EventRow.run_id == run_id).order_by(EventRow.seq)
-        )
+        rows = connection.execute(_SELECT_EVENTS, {"b_run_id": run_id})
         return [EventRecord(**row._asdict()) for row in rows]
 
     # -- SOP versions -------------------------------------------------------
 
     def put_sop(self, sop: SopRecord, *, now: datetime | None = None) -> None:
         """Store an SOP version; does nothing if its hash is already stored."""
-        values = {**asdict(sop), "created_at": now or datetime.now(UTC)}
+        values = {**vars(sop), "created_at": now or datetime.now(UTC)}
         dialect = postgresql if not self._sqlite else sqlite
         statement = dialect.insert(SopRow).values(values).on_conflict_do_nothing()
         with self._write() as connection:
@@ -208,25 +239,24 @@ class Store:
 
     # -- runs ---------------------------------------------------------------
 
-    def _replace_index(
-        self,
-        connection: Connection,
-        run_id: int,
-        assignments: Sequence[tuple[str, str]],
-        work: Sequence[WorkItem],
-        *,
-        fresh: bool,
+    @staticmethod
+    def _write_work(
+        connection: Connection, run_id: int, work: Sequence[WorkItem], *, fresh: bool
     ) -> None:
         if not fresh:
-            connection.execute(delete(WorkItemRow).where(WorkItemRow.run_id == run_id))
-            connection.execute(delete(AssignmentRow).where(AssignmentRow.run_id == run_id))
+            connection.execute(_DELETE_WORK, {"b_run_id": run_id})
         if work:
-            connection.execute(
-                insert(WorkItemRow), [{"run_id": run_id, **asdict(item)} for item in work]
-            )
+            connection.execute(_INSERT_WORK, [{"run_id": run_id, **vars(item)} for item in work])
+
+    @staticmethod
+    def _write_assignments(
+        connection: Connection, run_id: int, assignments: Sequence[tuple[str, str]], *, fresh: bool
+    ) -> None:
+        if not fresh:
+            connection.execute(_DELETE_ASSIGNMENTS, {"b_run_id": run_id})
         if assignments:
             connection.execute(
-                insert(AssignmentRow),
+                _INSERT_ASSIGNMENT,
                 [
                     {"run_id": run_id, "role": role, "person": person}
                     for role, person in sorted(set(assignments))
@@ -236,7 +266,8 @@ class Store:
     @staticmethod
     def _insert_events(connection: Connection, records: Sequence[EventRecord]) -> None:
         if records:
-            connection.execute(insert(EventRow), [asdict(record) for record in records])
+            rows = [vars(record) for record in records]  # shallow: no copy of payloads
+            connection.execute(_INSERT_EVENT, rows[0] if len(rows) == 1 else rows)
 
     def create_run(
         self,
@@ -254,7 +285,6 @@ class Store:
         now: datetime,
     ) -> RunRecord:
         """Create a run (version 1) with its first events; the store assigns its id."""
-        digest = _work_digest(assignments, work)
         with self._write() as connection:
             if not connection.execute(select(exists().where(SopRow.hash == sop_hash))).scalar():
                 raise UnknownSopError(sop_hash, self.url_display)
@@ -273,7 +303,8 @@ class Store:
                     updated_at=now,
                     last_seq=0,
                     last_hash="",
-                    work_digest=digest,
+                    work_digest=_work_digest(work),
+                    assignments_digest=_assignments_digest(assignments),
                 )
                 .returning(RunRow.id)
             )
@@ -286,12 +317,13 @@ class Store:
                     .where(RunRow.id == run_id)
                     .values(last_seq=records[-1].seq, last_hash=records[-1].hash)
                 )
-            self._replace_index(connection, run_id, assignments, work, fresh=True)
+            self._write_work(connection, run_id, work, fresh=True)
+            self._write_assignments(connection, run_id, assignments, fresh=True)
         return self.get_run(run_id)
 
     def get_run(self, run_id: int) -> RunRecord:
         with self._read() as connection:
-            row = connection.execute(select(*_RUN_COLUMNS).where(RunRow.id == run_id)).one_or_none()
+            row = connection.execute(_SELECT_RUN, {"b_run_id": run_id}).one_or_none()
         if row is None:
             raise UnknownRunError(run_id)
         return _run_record(row)
@@ -315,34 +347,37 @@ class Store:
         Raises :class:`ConflictError` if someone else changed the run since
         the caller read it (nothing is written then).
         """
-        digest = _work_digest(assignments, work)
+        work_digest = _work_digest(work)
+        assignments_digest = _assignments_digest(assignments)
         with self._write() as connection:
             head = self._head(connection, run_id, lock=True)
             if head.version != expected_version:
                 raise ConflictError(run_id, expected_version, head.version)
             records = chain.chain(run_id, head.last_seq, head.last_hash, events)
-            values: dict[str, Any] = {
-                "status": status,
-                "phases": ",".join(phases),
-                "state": state,
-                "due_at": due_at,
-                "updated_at": now,
-                "version": RunRow.version + 1,
-            }
-            if records:
-                values.update(last_seq=records[-1].seq, last_hash=records[-1].hash)
-            if digest != head.work_digest:
-                values["work_digest"] = digest
+            last = records[-1] if records else None
             changed = connection.execute(
-                update(RunRow)
-                .where(RunRow.id == run_id, RunRow.version == expected_version)
-                .values(values)
+                _UPDATE_RUN,
+                {
+                    "b_run_id": run_id,
+                    "b_expected": expected_version,
+                    "status": status,
+                    "phases": ",".join(phases),
+                    "state": state,
+                    "due_at": due_at,
+                    "updated_at": now,
+                    "last_seq": last.seq if last else head.last_seq,
+                    "last_hash": last.hash if last else head.last_hash,
+                    "work_digest": work_digest,
+                    "assignments_digest": assignments_digest,
+                },
             ).rowcount
             if changed != 1:
                 raise ConflictError(run_id, expected_version, -1)
             self._insert_events(connection, records)
-            if digest != head.work_digest:
-                self._replace_index(connection, run_id, assignments, work, fresh=False)
+            if work_digest != head.work_digest:
+                self._write_work(connection, run_id, work, fresh=False)
+            if assignments_digest != head.assignments_digest:
+                self._write_assignments(connection, run_id, assignments, fresh=False)
         return _run_record(
             head,
             status=status,
@@ -359,9 +394,13 @@ class Store:
             head = self._head(connection, run_id, lock=True)
             records = chain.chain(run_id, head.last_seq, head.last_hash, [event])
             connection.execute(
-                update(RunRow)
-                .where(RunRow.id == run_id, RunRow.last_seq == head.last_seq)
-                .values(last_seq=records[-1].seq, last_hash=records[-1].hash)
+                _ADVANCE_HEAD,
+                {
+                    "b_run_id": run_id,
+                    "b_last_seq": head.last_seq,
+                    "last_seq": records[-1].seq,
+                    "last_hash": records[-1].hash,
+                },
             )
             self._insert_events(connection, records)
 

@@ -1,0 +1,197 @@
+"""Benchmark: persisted run updates per second through ``Store.update_run`` vs raw ``sqlite3``.
+
+Both sides write to their own SQLite file in the same folder with the same
+journal and sync mode (WAL, ``synchronous=FULL`` by default: a committed
+action survives the process being killed and a power loss) and the same
+schema (each file is created by ``Store.open``). One action is:
+
+* opsflow: ``Store.update_run`` with one event (locks the run, checks the
+  version, updates the state row, inserts the hash-chained event, commits);
+  ``tick``: work items and assignments unchanged (the common case), ``move``:
+  they change too (a phase change rewrites the run's work items).
+* raw: ``sqlite3`` doing the same row writes by hand: one ``UPDATE`` of the
+  run (state JSON, version, times, chain head), one ``INSERT`` of the event,
+  one ``COMMIT``, with ``BEGIN IMMEDIATE`` like the store.
+
+Rounds alternate raw/opsflow so disk and CPU noise hit both; the medians of
+the rounds and the ratio opsflow/raw are printed. Goal (issue 3, item 12):
+opsflow reaches at least 1/3 of the raw rate. Measures and reports; asserts
+nothing. ``--sync NORMAL`` (no fsync per commit in WAL mode, set for both
+sides, for the store through ``OPSFLOW_SQLITE_SYNCHRONOUS``) shows the
+CPU cost alone.
+
+Run: ``python bench/bench_store.py [--actions 300] [--rounds 5] [--sync FULL|NORMAL]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from opsflow.store import EventDraft, SopRecord, Store, WorkItem
+from opsflow.store.database import SYNC_ENV_VAR
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+PEOPLE = [("writer", "ann"), ("editor", "bob"), ("account", "cy"), ("client", "dee")]
+
+
+def _state(counter: int) -> dict[str, Any]:
+    """A state dict of realistic size (~1 KB of JSON) for a content-publishing run."""
+    return {
+        "status": "active",
+        "tokens": [{"phase": "draft", "entered_at": "2025-03-03T09:00:00+00:00"}],
+        "ticked": {"brief": [1, 2], "draft": list(range(1, counter % 3 + 1))},
+        "votes": {"internal-review": {"bob": {"decision": "approve", "comment": "fine"}}},
+        "fields": {"budget": 12000, "risk": "high", "channel": "blog"},
+        "assignments": {role: [person] for role, person in PEOPLE},
+        "milestones": {},
+        "counter": counter,
+        "notes": "x" * 400,
+    }
+
+
+def _new_store(path: Path) -> tuple[Store, int]:
+    store = Store.open(f"sqlite:///{path}")
+    sop = SopRecord("a" * 64, "content-publishing", 3, "sops/x.sop", "sop x", {"states": []})
+    store.put_sop(sop, now=T0)
+    run = store.create_run(
+        sop_hash=sop.hash,
+        sop_id=sop.sop_id,
+        title="ACME spring campaign",
+        status="active",
+        phases=["draft"],
+        state=_state(0),
+        due_at=T0 + timedelta(days=3),
+        assignments=PEOPLE,
+        work=[WorkItem("ann", "owner", "draft", "Draft", T0 + timedelta(days=3))],
+        events=[EventDraft("ann", "start", T0, None, "brief")],
+        now=T0,
+    )
+    return store, run.id
+
+
+def opsflow_round(store: Store, run_id: int, actions: int, *, move: bool) -> float:
+    run = store.get_run(run_id)
+    start = time.perf_counter()
+    for i in range(actions):
+        owner = PEOPLE[i % 2 if move else 0][1]
+        at = T0 + timedelta(minutes=run.version)
+        run = store.update_run(
+            run_id,
+            expected_version=run.version,
+            status="active",
+            phases=["draft"],
+            state=_state(run.version),
+            due_at=run.due_at,
+            assignments=PEOPLE,
+            work=[WorkItem(owner, "owner", "draft", "Draft", run.due_at)],
+            events=[EventDraft("ann", "tick", at, "draft", "draft", {"criterion": i % 3 + 1})],
+            now=at,
+        )
+    return actions / (time.perf_counter() - start)
+
+
+def _raw_connection(path: Path, sync: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute(f"PRAGMA synchronous = {sync}")
+    connection.execute("PRAGMA foreign_keys = ON")
+    return connection
+
+
+def raw_round(connection: sqlite3.Connection, run_id: int, actions: int) -> float:
+    (version, seq) = connection.execute(
+        "SELECT version, last_seq FROM runs WHERE id = ?", (run_id,)
+    ).fetchone()
+    digest = "e" * 64
+    start = time.perf_counter()
+    for i in range(actions):
+        at = (T0 + timedelta(minutes=version)).isoformat(timespec="microseconds")
+        seq += 1
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(
+            "UPDATE runs SET status = ?, phases = ?, state = ?, due_at = ?, updated_at = ?,"
+            " version = version + 1, last_seq = ?, last_hash = ? WHERE id = ? AND version = ?",
+            (
+                "active",
+                "draft",
+                json.dumps(_state(version)),
+                None,
+                at,
+                seq,
+                digest,
+                run_id,
+                version,
+            ),
+        )
+        connection.execute(
+            "INSERT INTO events (run_id, seq, at, actor, action, from_phase, to_phase, payload,"
+            " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                seq,
+                at,
+                "ann",
+                "tick",
+                "draft",
+                "draft",
+                json.dumps({"criterion": i % 3 + 1}),
+                digest,
+                digest,
+            ),
+        )
+        connection.execute("COMMIT")
+        version += 1
+    return actions / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--actions", type=int, default=300, help="actions per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sync", choices=["FULL", "NORMAL"], default="FULL")
+    parser.add_argument("--dir", type=Path, default=None, help="folder for the database files")
+    args = parser.parse_args()
+    os.environ[SYNC_ENV_VAR] = args.sync  # the store's own knob (FULL is its default)
+
+    with tempfile.TemporaryDirectory(dir=args.dir) as folder:
+        store, run_id = _new_store(Path(folder) / "opsflow.db")
+        raw_store, raw_run = _new_store(Path(folder) / "raw.db")
+        raw_store.close()
+        raw = _raw_connection(Path(folder) / "raw.db", args.sync)
+        rates: dict[str, list[float]] = {"raw": [], "tick": [], "move": []}
+        opsflow_round(store, run_id, 20, move=False)  # warm up caches and the pool
+        raw_round(raw, raw_run, 20)
+        for _ in range(args.rounds):
+            rates["raw"].append(raw_round(raw, raw_run, args.actions))
+            rates["tick"].append(opsflow_round(store, run_id, args.actions, move=False))
+            rates["move"].append(opsflow_round(store, run_id, args.actions, move=True))
+        problems = store.verify_chain(run_id)
+        store.close()
+        raw.close()
+
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    print(
+        f"SQLite WAL, synchronous={args.sync}; {args.rounds} rounds x {args.actions} actions; "
+        "medians"
+    )
+    print(f"  raw sqlite3 (UPDATE + INSERT + COMMIT): {median['raw']:9.0f} actions/s")
+    goal = " (goal >= 0.33)" if args.sync == "FULL" else " (CPU cost only, no fsync)"
+    for name, label in (("tick", "work unchanged"), ("move", "work items rewritten")):
+        print(
+            f"  Store.update_run, {label:22}{median[name]:9.0f} actions/s   "
+            f"ratio {median[name] / median['raw']:.2f}{goal}"
+        )
+    print(f"  chain verifies: {'yes' if not problems else problems}")
+
+
+if __name__ == "__main__":
+    main()
