@@ -21,6 +21,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("opsflow.cli.db_cmd:db", "Show or upgrade the database schema."),
     "render": ("opsflow.cli.render_cmd:render", "Render a playbook, RACI chart or diagram."),
     "publish": ("opsflow.cli.render_cmd:publish_cmd", "Publish SOPs as a static HTML site."),
+    "start": ("opsflow.cli.runs_cmd:start", "Start a run of an SOP."),
+    "tick": ("opsflow.cli.runs_cmd:tick", "Tick a done-criterion of a run's phase."),
+    "untick": ("opsflow.cli.runs_cmd:untick", "Untick a done-criterion."),
+    "approve": ("opsflow.cli.runs_cmd:approve", "Vote to approve the current approval."),
+    "reject": ("opsflow.cli.runs_cmd:reject", "Vote to reject (with a reason)."),
+    "abstain": ("opsflow.cli.runs_cmd:abstain", "Abstain from the current vote."),
+    "handoff": ("opsflow.cli.runs_cmd:handoff", "Hand a phase off to the next one."),
+    "fire": ("opsflow.cli.runs_cmd:fire", "Fire a named event of the SOP."),
+    "set": ("opsflow.cli.runs_cmd:set_field", "Set a field of a run."),
+    "reassign": ("opsflow.cli.runs_cmd:reassign", "Bind a role of a run to other people."),
+    "cancel": ("opsflow.cli.runs_cmd:cancel", "Cancel a run."),
+    "advance": ("opsflow.cli.runs_cmd:advance", "Move on an approval the votes decided."),
+    "status": ("opsflow.cli.runs_cmd:status", "Show a run: phases, checklist, votes, who is next."),
+    "inbox": ("opsflow.cli.runs_cmd:inbox", "Everything waiting on a person, overdue first."),
+    "list": ("opsflow.cli.runs_cmd:list_runs", "List runs with filters."),
+    "history": ("opsflow.cli.runs_cmd:history", "Every event of a run."),
+    "verify": ("opsflow.cli.runs_cmd:verify", "Check a run's event chain and replayed state."),
 }
 
 
