@@ -39,12 +39,6 @@ IGNORED = shutil.ignore_patterns(
 )
 
 
-#: the installed ``opsflow`` command cannot work until opsflow.cli ships in the wheel
-NEEDS_CLI = pytest.mark.xfail(
-    strict=True, reason="opsflow.cli is missing from [tool.setuptools] packages in pyproject.toml"
-)
-
-
 def _python_packages(top: Path, name: str) -> set[str]:
     return {
         ".".join((name, *p.parent.relative_to(top).parts))
@@ -53,7 +47,6 @@ def _python_packages(top: Path, name: str) -> set[str]:
     }
 
 
-@NEEDS_CLI
 def test_every_subpackage_is_listed_for_the_wheel() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
     listed = set(config["tool"]["setuptools"]["packages"])
@@ -128,7 +121,6 @@ def test_the_wheel_holds_the_grammar_and_the_templates(installed: Installed) -> 
 
 
 @pytest.mark.slow
-@NEEDS_CLI
 def test_installed_check_passes_on_an_example(installed: Installed) -> None:
     done = installed.run(
         installed.venv / "bin" / "opsflow", "check", "--strict", "sops/purchase-request.sop"
@@ -138,7 +130,6 @@ def test_installed_check_passes_on_an_example(installed: Installed) -> None:
 
 
 @pytest.mark.slow
-@NEEDS_CLI
 def test_installed_check_reports_errors_in_a_broken_copy(installed: Installed) -> None:
     broken = installed.outside / "broken.sop"
     text = (installed.outside / "sops" / "content-publishing.sop").read_text("utf-8")
@@ -150,7 +141,6 @@ def test_installed_check_reports_errors_in_a_broken_copy(installed: Installed) -
 
 
 @pytest.mark.slow
-@NEEDS_CLI
 def test_python_m_opsflow_help(installed: Installed) -> None:
     done = installed.run(installed.venv / "bin" / "python", "-m", "opsflow", "--help")
     assert done.returncode == 0, done.stderr
