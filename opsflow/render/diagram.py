@@ -4,7 +4,8 @@ source from templates, and SVG from Graphviz's ``dot``.
 Nodes are the start, each phase (end phases drawn differently), and a split
 and a join for each parallel block; each track is a cluster. Edges are the
 routes, labelled with the event (approve, reject, a named event's title)
-and the condition; reject and named-event routes are dashed.
+and the condition; reject and named-event routes are dashed. For a run, the
+phases it is in now are highlighted.
 
 :func:`svg` runs ``dot -Tsvg`` in a subprocess with a timeout and returns
 ``None`` when Graphviz is missing or fails, so callers can fall back to a
@@ -48,6 +49,7 @@ class Node:
     id: str
     lines: tuple[str, ...]
     shape: Shape
+    current: bool = False  # a phase a run is in now
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ def build_diagram(sop: m.Sop, view: SopView) -> DiagramView:
 
     def phase_node(phase: PhaseView) -> Node:
         lines = tuple(line for line in (phase.label, phase.owner) if line)
-        return Node(ids("p", phase.id), lines, "end" if phase.end else "phase")
+        current = phase.run is not None and phase.run.status == "current"
+        return Node(ids("p", phase.id), lines, "end" if phase.end else "phase", current)
 
     nodes = [Node("start", ("Start",), "start")]
     clusters: list[Cluster] = []

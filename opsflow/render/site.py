@@ -285,8 +285,9 @@ def publish(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[
     for o in sorted({o for e in old.entries.values() for o in e.outputs} - keep):
         if remove_file(out / o):
             report.removed.append(o)
-    write_atomic(out / MANIFEST_NAME, dump_manifest(
-        Manifest(version, use_svg, entries)))
+    manifest = dump_manifest(Manifest(version, use_svg, entries))
+    if read_bytes(out / MANIFEST_NAME) != manifest:
+        write_atomic(out / MANIFEST_NAME, manifest)
 
     report.procedures = sum(not e.library for e in entries.values())
     report.shared = len(entries) - report.procedures
