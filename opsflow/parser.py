@@ -118,7 +118,7 @@ class SopIndenter(Indenter):
                 word = f"{previous}{token}"
                 close = difflib.get_close_matches(word, _all_keywords(), n=1, cutoff=0.6)
                 raise _Syntax(
-                    f"unknown word `{word}`",
+                    f"unknown word `{_shorten(word)}`",
                     previous,
                     f"did you mean `{close[0]}`?" if close else "put a space between words",
                     len(word),
@@ -227,12 +227,16 @@ def _describe_expected(names: set[str]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _describe_token(token: Token) -> str:
     keywords = _keyword_terminals()
     if token.type in keywords:
         return f"`{keywords[token.type]}`"
     if token.type == "NAME":
-        return f"the word `{token}`"
+        return f"the word `{_shorten(str(token))}`"
     if token.type in ("_NL", "_INDENT", "_DEDENT", "$END"):
         return {
             "_NL": "the end of the line",
@@ -241,7 +245,7 @@ def _describe_token(token: Token) -> str:
             "$END": "the end of the file",
         }[token.type]
     if token.type == "STRING":
-        return f"the text {token}"
+        return f"the text {_shorten(str(token))}"
     text = str(token)
     if len(text) > 30:
         text = text[:27] + "..."
@@ -276,9 +280,11 @@ def _acceptable(exc: UnexpectedInput, fallback: set[str]) -> set[str]:
     """What the parser itself accepts where it stopped (the lexer's set is wider)."""
     state = getattr(exc, "state", None)
     try:
-        return set(state.parse_conf.states[state.position])  # type: ignore[union-attr]
+        table = state.parse_conf.states[state.position]  # type: ignore[union-attr]
     except (AttributeError, KeyError, TypeError):
         return fallback
+    # the table also holds the grammar's rules (lower case); only terminals can come next
+    return {name for name in table if name == name.upper()}
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagnostic:
@@ -297,7 +303,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
             return Diagnostic(
                 "E001",
                 "error",
-                f"expected {_describe_expected(expected)}, found the unknown word `{word}`",
+                f"expected {_describe_expected(expected)}, found the unknown word "
+                f"`{_shorten(word)}`",
                 _span_of(filename, exc.line, column, len(word)),
                 hint,
             )

@@ -158,7 +158,6 @@ def _codes(path: Path | str) -> set[str]:
     return {d.code for d in opsflow.check_paths([str(path)]).errors}
 
 
-@pytest.mark.xfail(strict=True, reason="an empty file checks clean; issue 2 item 9 wants an error")
 def test_empty_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "empty.sop"
     path.write_text("")
@@ -238,7 +237,6 @@ def test_one_megabyte_word_is_an_error(tmp_path: Path) -> None:
     assert "garbage.sop:1:1: error[E001]" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="the message quotes the whole 1 MB unknown word")
 def test_one_megabyte_word_gives_a_short_message(tmp_path: Path) -> None:
     path = tmp_path / "garbage.sop"
     path.write_text("x" * 1_000_000 + " ?\n")
@@ -319,9 +317,6 @@ def test_readable_alternatives_are_recognised() -> None:
     assert not is_readable(expected_alternatives("expected doc or role_plus_2, found x")[1])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="parser lists grammar rule names (value, doc, role_plus_2) as expected"
-)
 @pytest.mark.parametrize("text", SYNTAX_CASES.values(), ids=list(SYNTAX_CASES))
 def test_syntax_errors_name_no_grammar_internals(text: str) -> None:
     messages = [d.message for d in opsflow.check_text(text, "x.sop") if d.code == "E001"]
