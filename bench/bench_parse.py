@@ -29,7 +29,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 import opsflow
 
