@@ -20,7 +20,13 @@ nothing. ``--sync NORMAL`` (no fsync per commit in WAL mode, set for both
 sides, for the store through ``OPSFLOW_SQLITE_SYNCHRONOUS``) shows the
 CPU cost alone.
 
-Run: ``python bench/bench_store.py [--actions 300] [--rounds 5] [--sync FULL|NORMAL]``
+``--read-runs 100000`` also bulk-loads that many runs (``Store.create_runs``,
+10,000 per transaction) and prints median latencies of ``get_run`` (one run's
+state, what ``opsflow status`` reads), ``inbox`` (one person, ~100 items) and
+``list_runs(person=…, limit=50)`` (issue 3, item 13: goal < 20 ms on SQLite).
+
+Run: ``python bench/bench_store.py [--actions 300] [--rounds 5] [--sync FULL|NORMAL]
+[--read-runs N]``
 """
 
 from __future__ import annotations
@@ -28,15 +34,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from opsflow.store import EventDraft, SopRecord, Store, WorkItem
+from opsflow.store import EventDraft, NewRun, SopRecord, Store, WorkItem
 from opsflow.store.database import SYNC_ENV_VAR
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -153,12 +161,60 @@ def raw_round(connection: sqlite3.Connection, run_id: int, actions: int) -> floa
     return actions / (time.perf_counter() - start)
 
 
+def read_latency(folder: Path, runs: int, samples: int = 300) -> dict[str, float]:
+    """Bulk-load ``runs`` runs, then time single-run and per-person reads (ms medians)."""
+    store, _ = _new_store(folder / "read.db")
+    people = [f"person{i}" for i in range(max(1, runs // 100))]  # ~100 work items each
+    start = time.perf_counter()
+    for first in range(0, runs, 10_000):
+        store.create_runs(
+            [
+                NewRun(
+                    sop_hash="a" * 64,
+                    sop_id="content-publishing",
+                    title=f"Run {i}",
+                    status="active",
+                    phases=["draft"],
+                    state=_state(i),
+                    due_at=T0 + timedelta(hours=i % 500),
+                    assignments=[*PEOPLE[:3], ("client", people[i % len(people)])],
+                    work=[WorkItem(people[i % len(people)], "owner", "draft", f"Run {i}", None)],
+                    events=[EventDraft("ann", "start", T0, None, "draft")],
+                    now=T0,
+                )
+                for i in range(first, min(runs, first + 10_000))
+            ]
+        )
+    load_rate = runs / (time.perf_counter() - start)
+    rng = random.Random(7)
+    timings: dict[str, list[float]] = {"get_run": [], "inbox": [], "list_runs(person)": []}
+    calls: dict[str, Callable[[], object]] = {
+        "get_run": lambda: store.get_run(rng.randint(2, runs)),
+        "inbox": lambda: store.inbox(rng.choice(people)),
+        "list_runs(person)": lambda: store.list_runs(person=rng.choice(people), limit=50),
+    }
+    for _ in range(samples):
+        for name, call in calls.items():
+            began = time.perf_counter()
+            call()
+            timings[name].append((time.perf_counter() - began) * 1000)
+    store.close()
+    return {"load runs/s": load_rate, **{k: statistics.median(v) for k, v in timings.items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--actions", type=int, default=300, help="actions per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sync", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument("--dir", type=Path, default=None, help="folder for the database files")
+    parser.add_argument(
+        "--read-runs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also bulk-load N runs and time get_run / inbox / list_runs (e.g. 100000)",
+    )
     args = parser.parse_args()
     os.environ[SYNC_ENV_VAR] = args.sync  # the store's own knob (FULL is its default)
 
@@ -177,6 +233,7 @@ def main() -> None:
         problems = store.verify_chain(run_id)
         store.close()
         raw.close()
+        reads = read_latency(Path(folder), args.read_runs) if args.read_runs else {}
 
     median = {name: statistics.median(values) for name, values in rates.items()}
     print(
@@ -191,6 +248,10 @@ def main() -> None:
             f"ratio {median[name] / median['raw']:.2f}{goal}"
         )
     print(f"  chain verifies: {'yes' if not problems else problems}")
+    if reads:
+        print(f"With {args.read_runs} runs (bulk-loaded at {reads.pop('load runs/s'):.0f} runs/s):")
+        for name, ms in reads.items():
+            print(f"  {name:18} median {ms:6.2f} ms")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from opsflow.errors import OpsflowError
 from opsflow.store import (
     ConflictError,
     EventDraft,
+    NewRun,
     Store,
     UnknownRunError,
     UnknownSopError,
@@ -246,3 +247,42 @@ def test_assignments_are_rewritten_only_as_given(store: Store) -> None:
     assert store.list_runs(person="ann") == [] and store.list_runs(person="bob") == []
     assert [r.id for r in store.list_runs(person="cy")] == [run.id]
     assert [(i.kind, i.title) for i in store.inbox("cy")] == [("vote", "Vote on a")]
+
+
+def test_create_runs_loads_many_runs_in_one_transaction(store: Store) -> None:
+    put_demo_sop(store)
+    drafts = [
+        NewRun(
+            sop_hash=SOP_HASH,
+            sop_id="demo",
+            title=f"bulk {i}",
+            status="active",
+            phases=["a", "b"] if i % 2 else ["a"],
+            state={"counter": 0, "i": i},
+            due_at=T0 + timedelta(hours=i),
+            assignments=[("owner", f"p{i % 3}")],
+            work=[WorkItem(f"p{i % 3}", "owner", "a", f"bulk {i}", T0 + timedelta(hours=i))],
+            events=[EventDraft("ann", "start", T0, None, "a"), EventDraft("ann", "note", T0)],
+            now=T0,
+        )
+        for i in range(7)
+    ]
+    ids = store.create_runs(drafts)
+    assert len(set(ids)) == 7
+    assert [store.get_run(run_id).title for run_id in ids] == [f"bulk {i}" for i in range(7)]
+    assert store.get_run(ids[1]).phases == ["a", "b"]
+    assert [item.run_id for item in store.inbox("p1")] == [ids[1], ids[4]]
+    assert [run.id for run in store.list_runs(person="p0")] == [ids[0], ids[3], ids[6]]
+    for run_id in ids:
+        assert [e.seq for e in store.events(run_id)] == [1, 2]
+        assert store.verify_chain(run_id) == []
+    bump(store, store.get_run(ids[0]))
+    assert store.create_runs([]) == []
+
+
+def test_create_runs_with_an_unknown_sop_writes_none_of_them(store: Store) -> None:
+    good = new_run(store)
+    draft = NewRun(SOP_HASH, "demo", "x", "active", ["a"], {}, None, [], [], [], T0)
+    with pytest.raises(UnknownSopError):
+        store.create_runs([draft, replace(draft, sop_hash="f" * 64)])
+    assert [run.id for run in store.list_runs()] == [good.id]

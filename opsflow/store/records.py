@@ -21,6 +21,7 @@ __all__ = [
     "EventDraft",
     "EventRecord",
     "JsonDict",
+    "NewRun",
     "RunRecord",
     "SopRecord",
     "WorkItem",
@@ -44,6 +45,23 @@ class SopRecord:
     path: str
     source: str
     compiled: JsonDict
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A run to create (see :meth:`opsflow.store.Store.create_runs`)."""
+
+    sop_hash: str
+    sop_id: str
+    title: str
+    status: str
+    phases: list[str]
+    state: JsonDict
+    due_at: datetime | None
+    assignments: list[tuple[str, str]]
+    work: list[WorkItem]
+    events: list[EventDraft]
+    now: datetime
 
 
 @dataclass(frozen=True)

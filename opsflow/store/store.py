@@ -23,6 +23,7 @@ dicts owned by the engine. Connection settings are in
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,9 +31,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Executable
 
 from . import chain, database, migrate
 from .coltypes import iso_utc, to_utc
@@ -41,6 +42,7 @@ from .records import (
     EventDraft,
     EventRecord,
     JsonDict,
+    NewRun,
     RunRecord,
     SopRecord,
     WorkItem,
@@ -94,6 +96,7 @@ _UPDATE_RUN = (
     .where(RunRow.id == bindparam("b_run_id"), RunRow.version == bindparam("b_expected"))
     .values(version=RunRow.version + 1)
 )
+_SET_HEAD = update(RunRow).where(RunRow.id == bindparam("b_run_id"))
 _ADVANCE_HEAD = update(RunRow).where(
     RunRow.id == bindparam("b_run_id"), RunRow.last_seq == bindparam("b_last_seq")
 )
@@ -129,6 +132,46 @@ def _work_digest(work: Sequence[WorkItem]) -> str:
 def _assignments_digest(assignments: Sequence[tuple[str, str]]) -> str:
     """A fingerprint of a run's role assignments (rewritten only when it changes)."""
     return _digest(sorted(set(assignments)))
+
+
+def _new_run_row(run: NewRun) -> dict[str, Any]:
+    return {
+        "sop_hash": run.sop_hash,
+        "sop_id": run.sop_id,
+        "title": run.title,
+        "status": run.status,
+        "phases": ",".join(run.phases),
+        "state": run.state,
+        "version": 1,
+        "due_at": run.due_at,
+        "started_at": run.now,
+        "updated_at": run.now,
+        "last_seq": 0,
+        "last_hash": "",
+        "work_digest": _work_digest(run.work),
+        "assignments_digest": _assignments_digest(run.assignments),
+    }
+
+
+def _event_rows(records: Sequence[EventRecord]) -> list[dict[str, Any]]:
+    return [vars(record) for record in records]  # shallow: payloads are not copied
+
+
+def _work_rows(run_id: int, work: Sequence[WorkItem]) -> list[dict[str, Any]]:
+    return [{"run_id": run_id, **vars(item)} for item in work]
+
+
+def _assignment_rows(run_id: int, assignments: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {"run_id": run_id, "role": role, "person": person}
+        for role, person in sorted(set(assignments))
+    ]
+
+
+def _execute(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """Run ``statement`` once per row (one plain execute for a single row, none for none)."""
+    if rows:
+        connection.execute(statement, rows[0] if len(rows) == 1 else rows)
 
 
 class Store:
@@ -216,7 +259,8 @@ class Store:
     def put_sop(self, sop: SopRecord, *, now: datetime | None = None) -> None:
         """Store an SOP version; does nothing if its hash is already stored."""
         values = {**vars(sop), "created_at": now or datetime.now(UTC)}
-        dialect = postgresql if not self._sqlite else sqlite
+        # INSERT … ON CONFLICT DO NOTHING is dialect-specific; import only the one in use
+        dialect = importlib.import_module(f"sqlalchemy.dialects.{self._engine.dialect.name}")
         statement = dialect.insert(SopRow).values(values).on_conflict_do_nothing()
         with self._write() as connection:
             connection.execute(statement)
@@ -239,36 +283,6 @@ class Store:
 
     # -- runs ---------------------------------------------------------------
 
-    @staticmethod
-    def _write_work(
-        connection: Connection, run_id: int, work: Sequence[WorkItem], *, fresh: bool
-    ) -> None:
-        if not fresh:
-            connection.execute(_DELETE_WORK, {"b_run_id": run_id})
-        if work:
-            connection.execute(_INSERT_WORK, [{"run_id": run_id, **vars(item)} for item in work])
-
-    @staticmethod
-    def _write_assignments(
-        connection: Connection, run_id: int, assignments: Sequence[tuple[str, str]], *, fresh: bool
-    ) -> None:
-        if not fresh:
-            connection.execute(_DELETE_ASSIGNMENTS, {"b_run_id": run_id})
-        if assignments:
-            connection.execute(
-                _INSERT_ASSIGNMENT,
-                [
-                    {"run_id": run_id, "role": role, "person": person}
-                    for role, person in sorted(set(assignments))
-                ],
-            )
-
-    @staticmethod
-    def _insert_events(connection: Connection, records: Sequence[EventRecord]) -> None:
-        if records:
-            rows = [vars(record) for record in records]  # shallow: no copy of payloads
-            connection.execute(_INSERT_EVENT, rows[0] if len(rows) == 1 else rows)
-
     def create_run(
         self,
         *,
@@ -285,41 +299,64 @@ class Store:
         now: datetime,
     ) -> RunRecord:
         """Create a run (version 1) with its first events; the store assigns its id."""
-        with self._write() as connection:
-            if not connection.execute(select(exists().where(SopRow.hash == sop_hash))).scalar():
-                raise UnknownSopError(sop_hash, self.url_display)
-            result = connection.execute(
-                insert(RunRow)
-                .values(
+        [run_id] = self.create_runs(
+            [
+                NewRun(
                     sop_hash=sop_hash,
                     sop_id=sop_id,
                     title=title,
                     status=status,
-                    phases=",".join(phases),
+                    phases=phases,
                     state=state,
-                    version=1,
                     due_at=due_at,
-                    started_at=now,
-                    updated_at=now,
-                    last_seq=0,
-                    last_hash="",
-                    work_digest=_work_digest(work),
-                    assignments_digest=_assignments_digest(assignments),
+                    assignments=assignments,
+                    work=work,
+                    events=events,
+                    now=now,
                 )
-                .returning(RunRow.id)
-            )
-            run_id = result.scalar_one()
-            records = chain.chain(run_id, 0, "", events)
-            self._insert_events(connection, records)
-            if records:
-                connection.execute(
-                    update(RunRow)
-                    .where(RunRow.id == run_id)
-                    .values(last_seq=records[-1].seq, last_hash=records[-1].hash)
-                )
-            self._write_work(connection, run_id, work, fresh=True)
-            self._write_assignments(connection, run_id, assignments, fresh=True)
+            ]
+        )
         return self.get_run(run_id)
+
+    def create_runs(self, runs: Sequence[NewRun]) -> list[int]:
+        """Create many runs in one transaction (bulk loading); returns their ids in order."""
+        if not runs:
+            return []
+        with self._write() as connection:
+            wanted = {run.sop_hash for run in runs}
+            known = set(
+                connection.execute(select(SopRow.hash).where(SopRow.hash.in_(wanted))).scalars()
+            )
+            for sop_hash in sorted(wanted - known):
+                raise UnknownSopError(sop_hash, self.url_display)
+            ids = list(
+                connection.execute(
+                    insert(RunRow).returning(RunRow.id, sort_by_parameter_order=True),
+                    [_new_run_row(run) for run in runs],
+                ).scalars()
+            )
+            events: list[dict[str, Any]] = []
+            heads: list[dict[str, Any]] = []
+            work: list[dict[str, Any]] = []
+            assignments: list[dict[str, Any]] = []
+            for run_id, run in zip(ids, runs, strict=True):
+                records = chain.chain(run_id, 0, "", run.events)
+                events += _event_rows(records)
+                if records:
+                    heads.append(
+                        {
+                            "b_run_id": run_id,
+                            "last_seq": records[-1].seq,
+                            "last_hash": records[-1].hash,
+                        }
+                    )
+                work += _work_rows(run_id, run.work)
+                assignments += _assignment_rows(run_id, run.assignments)
+            _execute(connection, _INSERT_EVENT, events)
+            _execute(connection, _SET_HEAD, heads)
+            _execute(connection, _INSERT_WORK, work)
+            _execute(connection, _INSERT_ASSIGNMENT, assignments)
+        return ids
 
     def get_run(self, run_id: int) -> RunRecord:
         with self._read() as connection:
@@ -373,11 +410,13 @@ class Store:
             ).rowcount
             if changed != 1:
                 raise ConflictError(run_id, expected_version, -1)
-            self._insert_events(connection, records)
+            _execute(connection, _INSERT_EVENT, _event_rows(records))
             if work_digest != head.work_digest:
-                self._write_work(connection, run_id, work, fresh=False)
+                connection.execute(_DELETE_WORK, {"b_run_id": run_id})
+                _execute(connection, _INSERT_WORK, _work_rows(run_id, work))
             if assignments_digest != head.assignments_digest:
-                self._write_assignments(connection, run_id, assignments, fresh=False)
+                connection.execute(_DELETE_ASSIGNMENTS, {"b_run_id": run_id})
+                _execute(connection, _INSERT_ASSIGNMENT, _assignment_rows(run_id, assignments))
         return _run_record(
             head,
             status=status,
@@ -402,7 +441,7 @@ class Store:
                     "last_hash": records[-1].hash,
                 },
             )
-            self._insert_events(connection, records)
+            _execute(connection, _INSERT_EVENT, _event_rows(records))
 
     def events(self, run_id: int) -> list[EventRecord]:
         """A run's events in order."""
@@ -432,8 +471,9 @@ class Store:
         if status is not None:
             statement = statement.where(RunRow.status == status)
         if person is not None:
+            # IN (not EXISTS) so that the planner starts from the index on person
             statement = statement.where(
-                exists().where(AssignmentRow.run_id == RunRow.id, AssignmentRow.person == person)
+                RunRow.id.in_(select(AssignmentRow.run_id).where(AssignmentRow.person == person))
             )
         if overdue_at is not None:
             statement = statement.where(RunRow.due_at.is_not(None), RunRow.due_at < overdue_at)
