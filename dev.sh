@@ -49,10 +49,44 @@ postgres() {
     || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" postgres
 }
 
+demo() {
+  # The main job on the embedded SQLite store (.opsflow/opsflow.db in this folder):
+  # check the examples, then run the content-publishing procedure from brief to publish.
+  local of=.venv/bin/opsflow sop=sops/content-publishing.sop run
+  export OPSFLOW_USER=cara
+  set -x
+  "$of" check --strict sops/
+  { set +x; } 2>/dev/null
+  run=$("$of" start "$sop" --title "ACME spring campaign" \
+      --role writer=wendy --role editor=ed --role account=cara --role client=carol,dave \
+      --role seo=sam --role finance=fin --field budget=12000 | tee /dev/stderr \
+      | sed -n 's/^started run \([0-9]*\).*/\1/p')
+  set -x
+  "$of" status "$run"
+  "$of" tick "$run" 1 --as wendy
+  "$of" tick "$run" 2 --as wendy
+  "$of" handoff "$run" --as wendy
+  "$of" tick "$run" 1 --as wendy
+  "$of" tick "$run" 2 --as wendy
+  "$of" handoff "$run" --as wendy
+  "$of" approve "$run" --as ed --comment "Reads well"
+  "$of" reject "$run" --as carol --comment "The product name is wrong in the title"
+  "$of" approve "$run" --as dave --comment "Fine once the title is fixed"
+  "$of" inbox fin
+  "$of" approve "$run" --as fin --comment "Within budget"
+  "$of" tick "$run" 1 --as ed
+  "$of" handoff "$run" --as ed
+  "$of" status "$run"
+  "$of" history "$run"
+  "$of" verify "$run"
+  { set +x; } 2>/dev/null
+  echo "demo finished: run $run is stored in .opsflow/opsflow.db"
+}
+
 case "${1:-}" in
   demo)
     venv ""
-    exec .venv/bin/python -m opsflow demo
+    demo
     ;;
   test)
     system_packages
