@@ -2,16 +2,22 @@
 
 * ``store_url``: a URL of an empty, upgraded opsflow database, parametrized
   over ``sqlite`` (a file in ``tmp_path``) and ``postgresql`` (the real server
-  at 127.0.0.1:5432, database ``test``; each test gets its own fresh schema
-  through ``search_path``, dropped afterwards, so pytest-xdist workers never
-  collide). PostgreSQL tests are never skipped: if the server is down they
+  at 127.0.0.1:5432, database ``test``). For speed the schema is migrated once
+  per test process: SQLite tests get a copy of a migrated template file;
+  PostgreSQL tests share one schema per process (reached through
+  ``search_path``, so pytest-xdist workers never collide) whose tables are
+  emptied (``TRUNCATE … RESTART IDENTITY``, so run ids start at 1) before
+  each test. PostgreSQL tests are never skipped: if the server is down they
   fail (CI starts it). Override the server with ``OPSFLOW_TEST_PG_URL``.
-* ``blank_url``: the same, but with no schema at all (for migration tests).
+* ``fresh_store_url``: like ``store_url`` but a database of its own, for
+  tests that change the schema itself (migrations, schema revisions).
+* ``blank_url``: a database of its own with no schema at all.
 * ``store``: an open :class:`opsflow.store.Store` on ``store_url``.
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +26,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 from sqlalchemy.engine import make_url
-from store_support import PG_URL
+from store_support import PG_URL, run_sql
 
 from opsflow.store import Store
+from opsflow.store.schema import Base
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -60,10 +67,36 @@ def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def fresh_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with blank_database(request.param, tmp_path) as url:
         Store.open(url, upgrade=True).close()
         yield url
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "opsflow.db"
+    Store.open(f"sqlite:///{path}", upgrade=True).close()  # closing checkpoints the WAL
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgresql_schema() -> Iterator[str]:
+    with pg_schema() as url:
+        Store.open(url, upgrade=True).close()
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "opsflow.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("_postgresql_schema")
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    run_sql(url, "SET LOCAL lock_timeout = '30s'", f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    return url
 
 
 @pytest.fixture

@@ -80,7 +80,8 @@ def test_a_database_without_schema_needs_an_upgrade(blank_url: str) -> None:
     assert (again.before, again.after) == (migrate.HEAD, migrate.HEAD)
 
 
-def test_a_database_from_a_newer_opsflow_is_refused(store_url: str) -> None:
+def test_a_database_from_a_newer_opsflow_is_refused(fresh_store_url: str) -> None:
+    store_url = fresh_store_url
     run_sql(store_url, "UPDATE alembic_version SET version_num = '9999_future'")
     shown = database.display_url(store_url)
     message = (
@@ -125,7 +126,8 @@ def test_revisions_list_matches_the_migration_files(tmp_path: Path) -> None:
     assert scripts.get_heads() == [migrate.HEAD]
 
 
-def test_downgrade_to_nothing_and_upgrade_again(store_url: str) -> None:
+def test_downgrade_to_nothing_and_upgrade_again(fresh_store_url: str) -> None:
+    store_url = fresh_store_url
     from alembic import command
 
     engine = database.create_engine(store_url)
