@@ -40,6 +40,20 @@ WORDS = [
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def expected_alternatives(message: str) -> list[str]:
+    """The alternatives listed after "expected" in a syntax error message."""
+    match = re.search(r"\bexpected (.*?)(?:, found .*)?$", message)
+    if not match:
+        return []
+    listed = re.sub(r"\([^)]*\)", "", match.group(1))
+    listed = re.sub(r" or one of \d+ more$", "", listed)
+    return [a.strip() for a in re.split(r", | or (?=[`a-z])", listed) if a.strip()]
+
+
+def is_readable(alternative: str) -> bool:
+    return alternative.startswith(("`", "a ", "an ", "the "))
+
+
 def assert_only_diagnostics(result: object) -> list[Diagnostic]:
     """``check_text`` gave a list of well-formed opsflow diagnostics."""
     assert isinstance(result, list)
@@ -49,6 +63,8 @@ def assert_only_diagnostics(result: object) -> list[Diagnostic]:
         assert d.severity == ("error" if d.code[0] == "E" else "warning")
         assert d.message and "\n" not in d.message
         assert "Traceback" not in d.message
+        if d.code == "E001":
+            assert all(is_readable(a) for a in expected_alternatives(d.message)), d.message
     return result
 
 
@@ -281,20 +297,6 @@ def test_deeply_nested_indentation(tmp_path: Path) -> None:
 # ---- syntax errors speak the language, not Lark's --------------------------------------
 
 
-def expected_alternatives(message: str) -> list[str]:
-    """The alternatives listed after "expected" in a syntax error message."""
-    match = re.search(r"expected (.*?)(?:, found .*)?$", message)
-    if not match:
-        return []
-    listed = re.sub(r"\([^)]*\)", "", match.group(1))
-    listed = re.sub(r" or one of \d+ more$", "", listed)
-    return [a.strip() for a in re.split(r", | or (?=[`a-z])", listed) if a.strip()]
-
-
-def is_readable(alternative: str) -> bool:
-    return alternative.startswith(("`", "a ", "an ", "the "))
-
-
 SYNTAX_CASES = {
     "condition-ends-early": 'sop x "X"\nphase p "P"\n  owner a\n  handoff to d if f is not\n',
     "statement-under-role": 'role a "A"\n  on\n',
@@ -315,6 +317,7 @@ def test_readable_alternatives_are_recognised() -> None:
     ]
     assert all(is_readable(a) for a in expected_alternatives(message))
     assert not is_readable(expected_alternatives("expected doc or role_plus_2, found x")[1])
+    assert expected_alternatives("unexpected indentation") == []
 
 
 @pytest.mark.parametrize("text", SYNTAX_CASES.values(), ids=list(SYNTAX_CASES))
