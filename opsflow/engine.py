@@ -97,6 +97,8 @@ class Engine:
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.retries = retries
+        #: how many times an action was retried after a concurrent update
+        self.retried = 0
         self._sops: dict[str, SopRecord] = {}
 
     @classmethod
@@ -200,6 +202,7 @@ class Engine:
                     **self._index(compiled, state, now))
             except ConflictError:
                 if action.kind in RETRIED and attempt <= self.retries:
+                    self.retried += 1
                     continue
                 raise
             return ActResult(stored, changes)

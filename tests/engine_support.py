@@ -72,3 +72,81 @@ class Runner:
         pid = phase or self.s.phases[0]
         for number in range(1, len(self.c["phases"][pid]["checklist"]) + 1):
             self.do("tick", actor, criterion=number, phase=pid)
+
+
+# ---- workers for the multi-process tests (spawn) -------------------------------------
+
+HAMMER_SOP = """\
+sop hammer "Hammer"
+  owner lead
+role lead "Lead"
+role crew "Crew"
+role board "Board"
+field n "A number" number
+phase work "Work"
+  owner crew
+  done when
+    - Parts are cut
+    - Parts are sanded
+    - Parts are painted
+  handoff to review
+phase review "Review"
+  owner lead
+  approval by board
+    quorum all
+  on approve go to finished
+  on reject go to work
+phase finished "Finished"
+  owner lead
+  end
+"""
+HAMMER_PEOPLE = {"lead": ["lee"], "crew": ["c1", "c2", "c3"], "board": ["b1", "b2", "b3"]}
+
+
+def hammer_engine(url: str, run_ids: list[int], seed: int, rounds: int,
+                  start_at: float = 0.0) -> dict[str, int]:
+    """Random actions by many people on the same runs; counts what each outcome wrote.
+
+    Every worker waits until ``start_at`` (a ``time.time()``) so that they collide.
+
+    ``events``: events written by successful actions; ``refused``: refused
+    attempts (one event each); ``conflicts``: stale updates given up (no event);
+    ``retried``: stale updates the engine retried by itself.
+    """
+    import random
+    import time
+
+    from opsflow.engine import Engine
+    from opsflow.runerrors import RunError
+    from opsflow.store import ConflictError, Store
+
+    rng = random.Random(seed)
+    counts = {"events": 0, "refused": 0, "conflicts": 0, "retried": 0}
+    with Engine(Store.open(url)) as engine:
+        engine.store.get_run(run_ids[0])  # connected and warm before the start signal
+        time.sleep(max(0.0, start_at - time.time()))
+        for _ in range(rounds):
+            run_id = rng.choice(run_ids)
+            crew, board = rng.choice(HAMMER_PEOPLE["crew"]), rng.choice(HAMMER_PEOPLE["board"])
+            roll = rng.random()
+            try:
+                if roll < 0.35:
+                    result = engine.tick(run_id, rng.randint(1, 3), actor=crew)
+                elif roll < 0.5:
+                    result = engine.untick(run_id, rng.randint(1, 3), actor=crew)
+                elif roll < 0.65:
+                    result = engine.handoff(run_id, actor=crew)
+                elif roll < 0.85:
+                    decision = "approve" if rng.random() < 0.3 else "reject"
+                    result = engine.vote(run_id, decision, actor=board, comment="checked")
+                elif roll < 0.95:
+                    result = engine.set_field(run_id, "n", str(rng.randint(0, 99)), actor="lee")
+                else:
+                    result = engine.handoff(run_id, actor="outsider")
+                counts["events"] += len(result.changes)
+            except ConflictError:
+                counts["conflicts"] += 1
+            except RunError:
+                counts["refused"] += 1
+        counts["retried"] = engine.retried
+    return counts
