@@ -14,6 +14,7 @@ from opsflow.store import (
     ConflictError,
     EventDraft,
     NewRun,
+    RunRecord,
     Store,
     UnknownRunError,
     UnknownSopError,
@@ -216,34 +217,29 @@ def test_inbox_orders_by_due_time_then_run_and_follows_updates(store: Store) -> 
     assert store.inbox("nobody") == []
 
 
-def test_assignments_are_rewritten_only_as_given(store: Store) -> None:
-    run = new_run(store, people=("ann", "bob"))
-    same = store.update_run(
+def _reassign(
+    store: Store, run: RunRecord, assignments: list[tuple[str, str]], work: list[WorkItem]
+) -> RunRecord:
+    return store.update_run(
         run.id,
         expected_version=run.version,
-        status="active",
-        phases=["a"],
+        status=run.status,
+        phases=run.phases,
         state=run.state,
         due_at=None,
-        assignments=[("owner", "bob"), ("owner", "ann"), ("owner", "ann")],
-        work=[],
+        assignments=assignments,
+        work=work,
         events=[],
         now=T0,
     )
+
+
+def test_assignments_are_rewritten_only_as_given(store: Store) -> None:
+    run = new_run(store, people=("ann", "bob"))
+    same = _reassign(store, run, [("owner", "bob"), ("owner", "ann"), ("owner", "ann")], [])
     assert [r.id for r in store.list_runs(person="ann")] == [run.id]
     assert store.inbox("ann") == []
-    store.update_run(
-        run.id,
-        expected_version=same.version,
-        status="active",
-        phases=["a"],
-        state=run.state,
-        due_at=None,
-        assignments=[("reviewer", "cy")],
-        work=[WorkItem("cy", "vote", "a", "Vote on a", None)],
-        events=[],
-        now=T0,
-    )
+    _reassign(store, same, [("reviewer", "cy")], [WorkItem("cy", "vote", "a", "Vote on a", None)])
     assert store.list_runs(person="ann") == [] and store.list_runs(person="bob") == []
     assert [r.id for r in store.list_runs(person="cy")] == [run.id]
     assert [(i.kind, i.title) for i in store.inbox("cy")] == [("vote", "Vote on a")]
