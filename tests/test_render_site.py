@@ -247,13 +247,31 @@ def test_graphviz_appearing_later_rebuilds_with_drawings(library: Path, tmp_path
     assert len(list(site.rglob("*.svg"))) == report.procedures
 
 
+def snapshot_bytes(site: Path) -> dict[str, bytes]:
+    return {name: data for name, (data, _) in snapshot(site).items()}
+
+
 def test_output_is_byte_for_byte_deterministic(library: Path, tmp_path: Path) -> None:
     write_evil(library)
     os.utime(library / "evil.sop", (DAY, DAY))
     publish([library], tmp_path / "a")
     publish([library], tmp_path / "b")
-    first, second = snapshot(tmp_path / "a"), snapshot(tmp_path / "b")
-    assert {k: v[0] for k, v in first.items()} == {k: v[0] for k, v in second.items()}
+    assert snapshot_bytes(tmp_path / "a") == snapshot_bytes(tmp_path / "b")
+
+
+def test_worker_processes_give_the_same_site(library: Path, tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    one = publish([library], tmp_path / "one", workers=1)
+    two = publish([library], tmp_path / "two", workers=2,
+                  progress=lambda *call: calls.append(call))
+    assert one.written == two.written and two.graphviz_seconds > 0
+    assert snapshot_bytes(tmp_path / "one") == snapshot_bytes(tmp_path / "two")
+    count = len(list(library.rglob("*.sop")))
+    assert [d for s, d, _ in calls if s == "Rendering"] == list(range(1, count + 1))
+    bad = library / "broken.sop"
+    bad.write_text('sop broken "Broken"\nphase a "A"\n  owner nobody\n  end\n', "utf-8")
+    with pytest.raises(SopError, match="unknown role `nobody`"):
+        publish([library], tmp_path / "three", workers=2)
 
 
 def test_progress_reports_each_stage(library: Path, tmp_path: Path) -> None:

@@ -18,13 +18,15 @@ from .viewmodel import SopView
 
 __all__ = [
     "NO_DOT",
+    "PARTS",
     "DiagramFormat",
     "RaciFormat",
     "RenderError",
     "check_format",
     "diagram_source",
     "playbook",
-    "playbook_html_parts",
+    "playbook_html",
+    "playbook_parts",
     "raci",
 ]
 
@@ -45,16 +47,25 @@ def check_format(fmt: str, allowed: tuple[str, ...], what: str) -> None:
         raise RenderError(f"unknown {what} format `{fmt}`; use one of: {', '.join(allowed)}")
 
 
-def playbook(view: SopView, diagram: DiagramView) -> str:
-    """The Markdown playbook (with a Mermaid flowchart)."""
-    return render("playbook.md", sop=view, mermaid=Raw(mermaid(diagram).rstrip("\n")))
+PARTS = ("intro", "roles", "phases")
 
 
-def playbook_html_parts(view: SopView) -> dict[str, Raw]:
-    """The playbook's parts as HTML: ``intro`` (title, summary, run), ``roles``
-    (roles and run data) and ``phases``."""
-    return {part: to_html(render(f"playbook/{part}.md", sop=view))
-            for part in ("intro", "roles", "phases")}
+def playbook_parts(view: SopView) -> dict[str, str]:
+    """The playbook's Markdown parts: ``intro`` (title, summary, the run),
+    ``roles`` (roles and run data) and ``phases``."""
+    return {part: render(f"playbook/{part}.md", sop=view) for part in PARTS}
+
+
+def playbook(view: SopView, diagram: DiagramView, parts: dict[str, str] | None = None) -> str:
+    """The Markdown playbook (with a Mermaid flowchart), from its parts."""
+    parts = parts if parts is not None else playbook_parts(view)
+    return render("playbook.md", mermaid=Raw(mermaid(diagram).rstrip("\n")),
+                  **{part: Raw(text.rstrip("\n")) for part, text in parts.items()})
+
+
+def playbook_html(parts: dict[str, str]) -> dict[str, Raw]:
+    """The playbook's Markdown parts as HTML (through markdown-it)."""
+    return {part: to_html(text) for part, text in parts.items()}
 
 
 def raci(view: SopView, fmt: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from ..resources import templates_root
-from .documents import playbook_html_parts
+from .documents import playbook_html, playbook_parts
 from .templates import render
 from .viewmodel import SopView
 
@@ -80,9 +80,10 @@ def href(from_page: str, target: str) -> str:
     return quote(posixpath.relpath(target, posixpath.dirname(from_page) or "."))
 
 
-def sop_page(view: SopView, info: PageInfo) -> str:
-    return render("web/sop.html", sop=view, raci=view.raci, page=info, root=info.root,
-                  **playbook_html_parts(view))
+def sop_page(view: SopView, info: PageInfo, parts: dict[str, str] | None = None) -> str:
+    """The page of one SOP; ``parts``: its playbook's Markdown, if already rendered."""
+    html = playbook_html(parts if parts is not None else playbook_parts(view))
+    return render("web/sop.html", sop=view, raci=view.raci, page=info, root=info.root, **html)
 
 
 def library_page(view: SopView, info: PageInfo) -> str:

@@ -9,9 +9,10 @@ did in the manifest (:mod:`opsflow.render.manifest`).
 
 A page is rebuilt only when its *key* changes: the source's hash, the hashes
 of the files it includes, the files that include it, the template version
-and whether Graphviz drew the diagrams. Diagrams become SVG through ``dot``,
-several at a time; without Graphviz the pages show the flow in words.
-The library never prints: progress goes to an optional callback.
+and whether Graphviz drew the diagrams. Large publishes spread the loading
+and rendering (Graphviz included) over a process pool
+(:mod:`opsflow.render.sitejobs`); without Graphviz the pages show the flow in
+words. The library never prints: progress goes to an optional callback.
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..api import load
 from ..errors import Diagnostic, SopError
 from ..loader import find_sop_files, read_source
 from ..model import Sop
@@ -34,20 +33,9 @@ from . import diagram as dg
 from . import documents
 from .files import prepare_dir, read_bytes, remove_file, write_atomic
 from .manifest import MANIFEST_NAME, Entry, Manifest, dump_manifest, read_manifest
-from .pages import (
-    STYLESHEET,
-    IndexEntry,
-    Link,
-    PageInfo,
-    href,
-    index_page,
-    library_page,
-    page_base,
-    sop_page,
-    stylesheet,
-)
+from .pages import STYLESHEET, IndexEntry, href, index_page, page_base, stylesheet
+from .sitejobs import RenderJob, default_workers, load_job, render_job, run_jobs
 from .templates import template_version
-from .viewmodel import SopView, build_view
 from .words import Namer
 
 __all__ = ["Progress", "PublishReport", "publish"]
@@ -80,17 +68,6 @@ class _Source:
     mtime: float
 
 
-@dataclass
-class _Page:
-    """One source's rendered files, before the diagram's SVG is known."""
-
-    rel: str
-    view: SopView
-    info: PageInfo
-    dot: str = ""
-    files: dict[str, str] = field(default_factory=dict)  # site path -> text
-
-
 def _root(paths: Iterable[str]) -> str:
     dirs = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
     return os.path.commonpath(dirs)
@@ -115,17 +92,17 @@ def _scan(paths: list[str]) -> dict[str, _Source]:
     return sources
 
 
-def _load_all(rels: list[str], sources: dict[str, _Source], progress: Progress | None
-              ) -> dict[str, Sop]:
+def _load_all(rels: list[str], sources: dict[str, _Source], workers: int,
+              progress: Progress | None) -> dict[str, Sop]:
+    """Load and check files; every error of every file, or the models."""
+    jobs = [(rel, sources[rel].path) for rel in rels]
+    done = (lambda n: progress("Checking", n, len(jobs))) if progress else None
     models: dict[str, Sop] = {}
     diagnostics: list[Diagnostic] = []
-    for done, rel in enumerate(rels, 1):
-        try:
-            models[rel] = load(sources[rel].path)
-        except SopError as exc:
-            diagnostics.extend(exc.diagnostics)
-        if progress:
-            progress("Checking", done, len(rels))
+    for result in run_jobs(load_job, jobs, workers, done):
+        diagnostics.extend(result.diagnostics)
+        if result.sop is not None:
+            models[result.rel] = result.sop
     if diagnostics:
         raise SopError(diagnostics)
     return models
@@ -164,51 +141,6 @@ def _keys(entries: dict[str, Entry], sources: dict[str, _Source], salt: str) -> 
     return keys
 
 
-def _prepare(rel: str, sop: Sop, entry: Entry, entries: dict[str, Entry]) -> _Page:
-    base = page_base(rel)
-    path = base + ".html"
-    includes = tuple(Link(written, href(path, page_base(target) + ".html") if target else "")
-                     for written, target in entry.includes)
-    included_by = tuple(Link(title, href(path, page_base(other) + ".html"))
-                        for other, title in _included_by(entries)[rel])
-    view = build_view(sop)
-    if sop.is_library:
-        return _Page(rel, view, PageInfo(rel, path, includes, included_by))
-    downloads = {"md": base + ".md", "csv": base + ".raci.csv", "mmd": base + ".mmd",
-                 "dot": base + ".dot"}
-    info = PageInfo(rel, path, includes, included_by,
-                    {kind: href(path, target) for kind, target in downloads.items()})
-    drawing = dg.build_diagram(sop, view)
-    dot_source = dg.dot(drawing)
-    files = {downloads["md"]: documents.playbook(view, drawing),
-             downloads["csv"]: documents.raci(view, "csv"),
-             downloads["mmd"]: dg.mermaid(drawing), downloads["dot"]: dot_source}
-    return _Page(rel, view, info, dot_source, files)
-
-
-def _draw(pages: list[_Page], workers: int) -> dict[str, str | None]:
-    """SVG of every page's diagram, several ``dot`` processes at a time."""
-    todo = [page for page in pages if page.dot]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        drawn = list(pool.map(lambda page: dg.svg(page.dot), todo))
-    return {page.rel: svg for page, svg in zip(todo, drawn, strict=True)}
-
-
-def _finish(page: _Page, svg: str | None) -> dict[str, str]:
-    files = dict(page.files)
-    if page.view.library:
-        files[page.info.path] = library_page(page.view, page.info)
-        return files
-    info = page.info
-    if svg is not None:
-        svg_path = page_base(page.rel) + ".svg"
-        files[svg_path] = svg
-        info = PageInfo(info.source, info.path, info.includes, info.included_by, info.files,
-                        href(info.path, svg_path))
-    files[info.path] = sop_page(page.view, info)
-    return files
-
-
 def _index(entries: dict[str, Entry], sources: dict[str, _Source]) -> str:
     rows = [IndexEntry(e.title, e.owner, e.phases,
                        datetime.fromtimestamp(sources[rel].mtime, UTC).date().isoformat(),
@@ -227,48 +159,22 @@ def _write_if_changed(out: Path, rel: str, text: str, report: PublishReport) -> 
         report.written.append(rel)
 
 
-def publish(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
-            progress: Progress | None = None, svg: bool | None = None) -> PublishReport:
-    """Publish the SOPs under ``paths`` as a static site in ``out_dir``.
+def _render_all(stale: list[str], models: dict[str, Sop], entries: dict[str, Entry],
+                use_svg: bool, workers: int, progress: Progress | None, report: PublishReport
+                ) -> dict[str, dict[str, str]]:
+    included_by = _included_by(entries)
+    jobs = [RenderJob(rel, models[rel], tuple(entries[rel].includes),
+                      tuple(included_by[rel]), use_svg) for rel in stale]
+    done = (lambda n: progress("Rendering", n, len(jobs))) if progress else None
+    rendered = {}
+    for result in run_jobs(render_job, jobs, workers, done):
+        rendered[result.rel] = result.files
+        report.graphviz_seconds += result.graphviz_seconds
+    return rendered
 
-    ``svg``: draw diagrams with Graphviz (``None``: when ``dot`` is installed).
-    Raises :class:`~opsflow.errors.SopError` (nothing written) when an SOP
-    has errors, :class:`~opsflow.render.files.PublishError` when ``out_dir``
-    cannot be written.
-    """
-    started = time.perf_counter()
-    out = Path(out_dir)
-    path_list = [os.fspath(p) for p in paths]
-    sources = _scan(path_list)
-    use_svg = dg.dot_available() if svg is None else svg
-    if svg and not dg.dot_available():
-        raise documents.RenderError(documents.NO_DOT)
-    old = read_manifest(out)
-    version = template_version()
-    salt = f"{version}:{use_svg}"
-    fresh = old.version == version and old.svg == use_svg
-    changed = [rel for rel, src in sources.items()
-               if not fresh or rel not in old.entries or old.entries[rel].hash != src.hash]
-    models = _load_all(changed, sources, progress)
-    by_abs = {os.path.normpath(os.path.abspath(s.path)): rel for rel, s in sources.items()}
-    entries = {rel: _entry(sources[rel], models[rel], by_abs) if rel in models
-               else old.entries[rel] for rel in sources}
-    keys = _keys(entries, sources, salt)
-    stale = [rel for rel in sources if rel in models or keys[rel] != old.entries[rel].key
-             or any(not (out / o).is_file() for o in old.entries[rel].outputs)]
-    models.update(_load_all([rel for rel in stale if rel not in models], sources, None))
 
-    pages = []
-    for done, rel in enumerate(stale, 1):
-        pages.append(_prepare(rel, models[rel], entries[rel], entries))
-        if progress:
-            progress("Rendering", done, len(stale))
-    report = PublishReport(out_dir=str(out), svg=use_svg)
-    clock = time.perf_counter()
-    drawings = _draw(pages, os.cpu_count() or 2) if use_svg else {}
-    report.graphviz_seconds = time.perf_counter() - clock
-    rendered = {page.rel: _finish(page, drawings.get(page.rel)) for page in pages}
-
+def _write_site(out: Path, rendered: dict[str, dict[str, str]], entries: dict[str, Entry],
+                sources: dict[str, _Source], old: Manifest, report: PublishReport) -> None:
     prepare_dir(out)
     for rel, files in rendered.items():
         for path, text in sorted(files.items()):
@@ -276,15 +182,54 @@ def publish(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[
             report.written.append(path)
         entries[rel].outputs = sorted(files)
     for rel in sources:
-        entries[rel].key = keys[rel]
         if rel not in rendered:
             entries[rel].outputs = old.entries[rel].outputs
     _write_if_changed(out, "index.html", _index(entries, sources), report)
     _write_if_changed(out, STYLESHEET, stylesheet(), report)
     keep = {o for e in entries.values() for o in e.outputs} | {"index.html", STYLESHEET}
-    for o in sorted({o for e in old.entries.values() for o in e.outputs} - keep):
-        if remove_file(out / o):
-            report.removed.append(o)
+    for name in sorted({o for e in old.entries.values() for o in e.outputs} - keep):
+        if remove_file(out / name):
+            report.removed.append(name)
+
+
+def publish(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
+            progress: Progress | None = None, svg: bool | None = None,
+            workers: int | None = None) -> PublishReport:
+    """Publish the SOPs under ``paths`` as a static site in ``out_dir``.
+
+    ``svg``: draw diagrams with Graphviz (``None``: when ``dot`` is installed).
+    ``workers``: processes to use (``None``: all cores for large publishes).
+    Raises :class:`~opsflow.errors.SopError` (nothing written) when an SOP
+    has errors, :class:`~opsflow.render.files.PublishError` when ``out_dir``
+    cannot be written.
+    """
+    started = time.perf_counter()
+    out = Path(out_dir)
+    sources = _scan([os.fspath(p) for p in paths])
+    use_svg = dg.dot_available() if svg is None else svg
+    if svg and not dg.dot_available():
+        raise documents.RenderError(documents.NO_DOT)
+    old = read_manifest(out)
+    version = template_version()
+    fresh = old.version == version and old.svg == use_svg
+    changed = [rel for rel, src in sources.items()
+               if not fresh or rel not in old.entries or old.entries[rel].hash != src.hash]
+    count = workers if workers is not None else default_workers(len(changed))
+    models = _load_all(changed, sources, count, progress)
+    by_abs = {os.path.normpath(os.path.abspath(s.path)): rel for rel, s in sources.items()}
+    entries = {rel: _entry(sources[rel], models[rel], by_abs) if rel in models
+               else old.entries[rel] for rel in sources}
+    keys = _keys(entries, sources, f"{version}:{use_svg}")
+    stale = [rel for rel in sources if rel in models or keys[rel] != old.entries[rel].key
+             or any(not (out / o).is_file() for o in old.entries[rel].outputs)]
+    models.update(_load_all([rel for rel in stale if rel not in models], sources, 1, None))
+    for rel in sources:
+        entries[rel].key = keys[rel]
+
+    report = PublishReport(out_dir=str(out), svg=use_svg)
+    count = workers if workers is not None else default_workers(len(stale))
+    rendered = _render_all(stale, models, entries, use_svg, count, progress, report)
+    _write_site(out, rendered, entries, sources, old, report)
     manifest = dump_manifest(Manifest(version, use_svg, entries))
     if read_bytes(out / MANIFEST_NAME) != manifest:
         write_atomic(out / MANIFEST_NAME, manifest)
