@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -33,6 +34,8 @@ from ..render import (
 )
 from ..render.files import write_atomic
 from .db_cmd import database_options
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: libraries with fewer SOPs than this publish without a progress bar
 PROGRESS_FROM = 20
@@ -75,6 +78,12 @@ def _emit(text: str, output: str | None) -> None:
 
 _OUTPUT = click.option("-o", "--output", metavar="FILE",
                        help="Write to FILE instead of standard output.")
+_SOP = click.argument("sop", type=click.Path(dir_okay=False))
+
+
+def _format(choices: tuple[str, ...], help: str) -> Callable[[F], F]:
+    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                        show_default=True, help=help)
 
 
 @click.group("render")
@@ -104,7 +113,7 @@ def _run_view(run: str, db_url: str | None, workspace: str | None) -> RunView:
 
 
 @render.command("playbook")
-@click.argument("sop", type=click.Path(dir_okay=False))
+@_SOP
 @click.option("--run", "run", metavar="RUN", help="Show the state of this run (ticks, votes, "
               "current phase, what is overdue).")
 @_OUTPUT
@@ -124,9 +133,8 @@ def playbook(sop: str, run: str | None, output: str | None, db_url: str | None,
 
 
 @render.command("raci")
-@click.argument("sop", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(RACI_FORMATS), default="md",
-              show_default=True, help="Markdown table, CSV for spreadsheets, or an HTML page.")
+@_SOP
+@_format(RACI_FORMATS, "Markdown table, CSV for spreadsheets, or an HTML page.")
 @_OUTPUT
 def raci(sop: str, fmt: str, output: str | None) -> None:
     """Render the RACI chart of SOP: phases by roles, a legend and a RACI check.
@@ -139,9 +147,8 @@ def raci(sop: str, fmt: str, output: str | None) -> None:
 
 
 @render.command("diagram")
-@click.argument("sop", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(DIAGRAM_FORMATS), default="mermaid",
-              show_default=True, help="Mermaid or Graphviz DOT source, or SVG (needs `dot`).")
+@_SOP
+@_format(DIAGRAM_FORMATS, "Mermaid or Graphviz DOT source, or SVG (needs `dot`).")
 @_OUTPUT
 def diagram(sop: str, fmt: str, output: str | None) -> None:
     """Render the flow diagram of SOP.
