@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from store_support import PG_URL
+from store_support import PG_URL, T0, new_run
 
 from opsflow.errors import OpsflowError
-from opsflow.store import DatabaseUnavailableError, Store, database
+from opsflow.store import DatabaseUnavailableError, EventDraft, Store, database
 
 FIX = "start the database server or point OPSFLOW_DATABASE_URL (or --db) at a reachable database"
 
@@ -151,3 +152,26 @@ def test_sqlite_durability_mode_is_full_unless_asked(
     assert str(caught.value) == (
         "OPSFLOW_SQLITE_SYNCHRONOUS=OFF is not a supported mode; use FULL (the default) or NORMAL"
     )
+
+
+def test_a_database_locked_too_long_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.2)
+    with Store.open(url) as store:
+        run = new_run(store)
+        holder = sqlite3.connect(tmp_path / "o.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(DatabaseUnavailableError) as caught:
+                store.append_event(run.id, EventDraft("ann", "refused", T0))
+            assert store.get_run(run.id) == run  # readers are not blocked (WAL)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert str(caught.value) == (
+            f"the database at {url} stayed locked by another opsflow process for 0.2 s; try again"
+        )
+        store.append_event(run.id, EventDraft("ann", "refused", T0))
+        assert len(store.events(run.id)) == 2

@@ -35,6 +35,7 @@ COMMITTED); the store serialises writers of one run with row locks
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,7 +134,14 @@ def _sqlite_settings(synchronous: str) -> Callable[[Any, Any], None]:
 
 def _sqlite_begin(connection: Connection) -> None:
     write = connection.get_execution_options().get(WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # straight to the driver (this runs on every transaction); errors are wrapped as
+    # SQLAlchemy would, so that :func:`guard` reports them
+    try:
+        connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "BEGIN IMMEDIATE" if write else "BEGIN"
+        )
+    except sqlite3.OperationalError as error:
+        raise exc.OperationalError("BEGIN", None, error) from error
 
 
 def create_engine(url: str) -> Engine:

@@ -52,6 +52,8 @@ from .schema import AssignmentRow, EventRow, RunRow, SopRow, WorkItemRow
 
 __all__ = ["Store"]
 
+AnyRow = Row[*tuple[Any, ...]]
+
 _RUN_COLUMNS = (
     RunRow.id,
     RunRow.sop_hash,
@@ -65,8 +67,14 @@ _RUN_COLUMNS = (
     RunRow.started_at,
     RunRow.updated_at,
 )
+# what an update needs to know about the run it replaces (not its old state)
 _HEAD_COLUMNS = (
-    *_RUN_COLUMNS,
+    RunRow.id,
+    RunRow.sop_hash,
+    RunRow.sop_id,
+    RunRow.title,
+    RunRow.version,
+    RunRow.started_at,
     RunRow.last_seq,
     RunRow.last_hash,
     RunRow.work_digest,
@@ -110,11 +118,9 @@ _SELECT_EVENTS = (
 )
 
 
-def _run_record(row: Row[Any], **changes: Any) -> RunRecord:
-    values = {column.key: getattr(row, column.key) for column in _RUN_COLUMNS}
-    values.update(changes)
-    phases = values["phases"]
-    values["phases"] = phases.split(",") if phases else []
+def _run_record(row: AnyRow) -> RunRecord:
+    values = row._asdict()
+    values["phases"] = row.phases.split(",") if row.phases else []
     return RunRecord(**values)
 
 
@@ -241,7 +247,7 @@ class Store:
                 yield connection
 
     @staticmethod
-    def _head(connection: Connection, run_id: int, *, lock: bool) -> Row[Any]:
+    def _head(connection: Connection, run_id: int, *, lock: bool) -> AnyRow:
         """The run row with its chain head; ``lock`` holds it until commit."""
         statement = _LOCK_HEAD if lock else _SELECT_HEAD
         row = connection.execute(statement, {"b_run_id": run_id}).one_or_none()
@@ -417,14 +423,18 @@ class Store:
             if assignments_digest != head.assignments_digest:
                 connection.execute(_DELETE_ASSIGNMENTS, {"b_run_id": run_id})
                 _execute(connection, _INSERT_ASSIGNMENT, _assignment_rows(run_id, assignments))
-        return _run_record(
-            head,
+        return RunRecord(
+            id=run_id,
+            sop_hash=head.sop_hash,
+            sop_id=head.sop_id,
+            title=head.title,
             status=status,
-            phases=",".join(phases),
+            phases=list(phases),
             state=state,
-            due_at=due_at and to_utc(due_at),
-            updated_at=to_utc(now),
             version=expected_version + 1,
+            due_at=due_at and to_utc(due_at),
+            started_at=head.started_at,
+            updated_at=to_utc(now),
         )
 
     def append_event(self, run_id: int, event: EventDraft) -> None:
