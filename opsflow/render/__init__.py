@@ -47,22 +47,29 @@ RACI_FORMATS = ("md", "csv", "html")
 DIAGRAM_FORMATS = ("mermaid", "dot", "svg")
 
 
+def _procedure(sop: Sop) -> Sop:
+    if sop.is_library:
+        raise RenderError(f"{sop.path} is a shared file (no `sop` header), not a procedure; "
+                          "render one of the procedures that include it")
+    return sop
+
+
 def render_playbook(sop: Sop, run: RunView | None = None) -> str:
     """The Markdown playbook of ``sop`` (with ``run``'s state when given)."""
-    view = build_view(sop, run)
+    view = build_view(_procedure(sop), run)
     return _documents.playbook(view, _diagram.build_diagram(sop, view))
 
 
 def render_raci(sop: Sop, fmt: str = "md") -> str:
     """The RACI chart of ``sop`` as ``md``, ``csv`` or ``html``."""
     _documents.check_format(fmt, RACI_FORMATS, "RACI")
-    return _documents.raci(build_view(sop), fmt)
+    return _documents.raci(build_view(_procedure(sop)), fmt)
 
 
 def render_diagram(sop: Sop, fmt: str = "mermaid") -> str:
     """The flow diagram as ``mermaid`` or ``dot`` source, or ``svg`` (needs Graphviz)."""
     _documents.check_format(fmt, DIAGRAM_FORMATS, "diagram")
-    view = build_view(sop)
+    view = build_view(_procedure(sop))
     drawing = _diagram.build_diagram(sop, view)
     if fmt != "svg":
         return _documents.diagram_source(drawing, fmt)
