@@ -60,7 +60,7 @@ phase ok "OK"
     ("    quorum 2\n    not by req\n    open at least 72 hours",
      "needs 2 approvals from Finance controller or Boss; a Requester in this run may not "
      "approve; open at least 72 hours"),
-    ("    quorum all\n    veto", "needs every Finance controller or Boss to approve; "
+    ("    quorum all\n    veto", "needs every Finance controller and Boss to approve; "
      "a single rejection is a veto"),
     ("    quorum majority", "needs more approvals than rejections among the votes of Finance "
      "controller or Boss (a majority of the votes cast; abstentions are not counted)"),

@@ -106,7 +106,7 @@ def approval_text(approval: m.Approval, namer: Namer) -> str:
     if quorum.kind == "count":
         parts = [f"needs {_plural(quorum.count, 'approval')} from {voters}"]
     elif quorum.kind == "all":
-        parts = [f"needs every {voters} to approve"]
+        parts = [f"needs every {join_and(namer.roles(approval.by))} to approve"]
     elif quorum.kind == "majority":
         parts = [f"needs more approvals than rejections among the votes of {voters} "
                  "(a majority of the votes cast; abstentions are not counted)"]
