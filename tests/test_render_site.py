@@ -3,6 +3,7 @@ re-publishing, refusal of broken SOPs, unwritable folders, no Graphviz."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -169,6 +170,22 @@ def test_removed_sop_loses_its_pages(library: Path, tmp_path: Path) -> None:
                                                  ".svg"))
     assert not list(site.glob("pages/tooling-migration*"))
     assert broken_links(site) == []
+
+
+def test_a_tampered_manifest_never_deletes_outside_the_site(library: Path, tmp_path: Path
+                                                           ) -> None:
+    site = tmp_path / "site"
+    publish([library], site)
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me")
+    manifest = site / MANIFEST_NAME
+    data = json.loads(manifest.read_text())
+    data["entries"]["tooling-migration.sop"]["outputs"].append("../precious.txt")
+    manifest.write_text(json.dumps(data))
+    (library / "tooling-migration.sop").unlink()
+    report = publish([library], site)
+    assert "pages/tooling-migration.html" in report.removed
+    assert victim.read_text() == "keep me"
 
 
 def test_deleted_page_and_new_templates_trigger_a_rebuild(library: Path, tmp_path: Path) -> None:

@@ -188,8 +188,14 @@ def _write_site(out: Path, rendered: dict[str, dict[str, str]], entries: dict[st
     _write_if_changed(out, STYLESHEET, stylesheet(), report)
     keep = {o for e in entries.values() for o in e.outputs} | {"index.html", STYLESHEET}
     for name in sorted({o for e in old.entries.values() for o in e.outputs} - keep):
-        if remove_file(out / name):
+        if _inside_pages(name) and remove_file(out / name):
             report.removed.append(name)
+
+
+def _inside_pages(name: str) -> bool:
+    """Only files under ``pages/`` are ever removed (whatever a manifest says)."""
+    parts = name.split("/")
+    return parts[0] == "pages" and ".." not in parts and "" not in parts and "\\" not in name
 
 
 def publish(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
