@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import statistics
 import time
@@ -160,13 +161,15 @@ def to_yaml(data: dict[str, Any]) -> str:
     return text
 
 
-def median_time(func: Callable[[], object], repeats: int) -> float:
-    times = []
+def median_times(funcs: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Median time of each function; repeats are interleaved so that load hits all alike."""
+    times: list[list[float]] = [[] for _ in funcs]
     for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for func, spent in zip(funcs, times, strict=True):
+            start = time.perf_counter()
+            func()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 def run_opsflow(text: str) -> None:
@@ -185,6 +188,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
 
     run_opsflow(to_sop(procedure(5)))  # build the parser once, outside the timings
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(
         f"{'phases':>7} {'sop lines':>10} {'opsflow s':>10} {'lines/s':>10} "
         f"{'CSafe s':>9} {'Safe s':>9} {'/CSafe':>7} {'/Safe':>7}"
@@ -195,9 +199,14 @@ def main() -> None:
         sop_text, yaml_text = to_sop(data), to_yaml(data)
         assert yaml.load(yaml_text, Loader=yaml.CSafeLoader) == data
         repeats = args.repeats or (7 if size <= 1000 else 3)
-        t_ops = median_time(partial(run_opsflow, sop_text), repeats)
-        t_c = median_time(partial(yaml.load, yaml_text, Loader=yaml.CSafeLoader), repeats)
-        t_py = median_time(partial(yaml.load, yaml_text, Loader=yaml.SafeLoader), repeats)
+        t_ops, t_c, t_py = median_times(
+            [
+                partial(run_opsflow, sop_text),
+                partial(yaml.load, yaml_text, Loader=yaml.CSafeLoader),
+                partial(yaml.load, yaml_text, Loader=yaml.SafeLoader),
+            ],
+            repeats,
+        )
         results[size] = (t_ops, t_c, t_py)
         lines = sop_text.count("\n")
         print(
@@ -220,6 +229,7 @@ def main() -> None:
             f"{'met' if growth <= 11 else 'missed'}"
         )
 
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     if args.profile:
         text = to_sop(procedure(max(sizes)))
         profile = cProfile.Profile()
