@@ -17,26 +17,25 @@ a concurrent state update fail or get lost.
 The store keeps SOP semantics out: ``state`` and ``compiled`` are opaque JSON
 dicts owned by the engine. Connection settings are in
 :mod:`opsflow.store.database`, the schema revision check in
-:mod:`opsflow.store.migrate`, the hash chain in :mod:`opsflow.store.chain`.
+:mod:`opsflow.store.migrate`, the hash chain in :mod:`opsflow.store.chain`,
+the statements and row dictionaries in :mod:`opsflow.store.queries`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Executable
 
-from . import chain, database, migrate
-from .coltypes import iso_utc, to_utc
+from . import chain, database, migrate, queries
+from .coltypes import to_utc
 from .errors import ConflictError, UnknownRunError, UnknownSopError
 from .records import (
     EventDraft,
@@ -48,136 +47,9 @@ from .records import (
     WorkItem,
     WorkItemRecord,
 )
-from .schema import AssignmentRow, EventRow, RunRow, SopRow, WorkItemRow
+from .schema import AssignmentRow, RunRow, SopRow, WorkItemRow
 
 __all__ = ["Store"]
-
-AnyRow = Row[*tuple[Any, ...]]
-
-_RUN_COLUMNS = (
-    RunRow.id,
-    RunRow.sop_hash,
-    RunRow.sop_id,
-    RunRow.title,
-    RunRow.status,
-    RunRow.phases,
-    RunRow.state,
-    RunRow.version,
-    RunRow.due_at,
-    RunRow.started_at,
-    RunRow.updated_at,
-)
-# what an update needs to know about the run it replaces (not its old state)
-_HEAD_COLUMNS = (
-    RunRow.id,
-    RunRow.sop_hash,
-    RunRow.sop_id,
-    RunRow.title,
-    RunRow.version,
-    RunRow.started_at,
-    RunRow.last_seq,
-    RunRow.last_hash,
-    RunRow.work_digest,
-    RunRow.assignments_digest,
-)
-_EVENT_COLUMNS = (
-    EventRow.run_id,
-    EventRow.seq,
-    EventRow.at,
-    EventRow.actor,
-    EventRow.action,
-    EventRow.from_phase,
-    EventRow.to_phase,
-    EventRow.payload,
-    EventRow.prev_hash,
-    EventRow.hash,
-)
-
-
-# Statements are built once: SQLAlchemy then reuses their compiled form, which
-# matters on the update path (see bench/bench_store.py).
-_SELECT_RUN = select(*_RUN_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
-_SELECT_HEAD = select(*_HEAD_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
-_LOCK_HEAD = _SELECT_HEAD.with_for_update()
-_UPDATE_RUN = (
-    update(RunRow)
-    .where(RunRow.id == bindparam("b_run_id"), RunRow.version == bindparam("b_expected"))
-    .values(version=RunRow.version + 1)
-)
-_SET_HEAD = update(RunRow).where(RunRow.id == bindparam("b_run_id"))
-_ADVANCE_HEAD = update(RunRow).where(
-    RunRow.id == bindparam("b_run_id"), RunRow.last_seq == bindparam("b_last_seq")
-)
-_INSERT_EVENT = insert(EventRow)
-_DELETE_WORK = delete(WorkItemRow).where(WorkItemRow.run_id == bindparam("b_run_id"))
-_INSERT_WORK = insert(WorkItemRow)
-_DELETE_ASSIGNMENTS = delete(AssignmentRow).where(AssignmentRow.run_id == bindparam("b_run_id"))
-_INSERT_ASSIGNMENT = insert(AssignmentRow)
-_SELECT_EVENTS = (
-    select(*_EVENT_COLUMNS).where(EventRow.run_id == bindparam("b_run_id")).order_by(EventRow.seq)
-)
-
-
-def _run_record(row: AnyRow) -> RunRecord:
-    values = row._asdict()
-    values["phases"] = row.phases.split(",") if row.phases else []
-    return RunRecord(**values)
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(chain.canonical_json(value).encode("utf-8")).hexdigest()
-
-
-def _work_digest(work: Sequence[WorkItem]) -> str:
-    """A fingerprint of a run's work items (they are rewritten only when it changes)."""
-    return _digest(
-        [[w.person, w.kind, w.phase, w.title, w.due_at and iso_utc(w.due_at)] for w in work]
-    )
-
-
-def _assignments_digest(assignments: Sequence[tuple[str, str]]) -> str:
-    """A fingerprint of a run's role assignments (rewritten only when it changes)."""
-    return _digest(sorted(set(assignments)))
-
-
-def _new_run_row(run: NewRun) -> dict[str, Any]:
-    return {
-        "sop_hash": run.sop_hash,
-        "sop_id": run.sop_id,
-        "title": run.title,
-        "status": run.status,
-        "phases": ",".join(run.phases),
-        "state": run.state,
-        "version": 1,
-        "due_at": run.due_at,
-        "started_at": run.now,
-        "updated_at": run.now,
-        "last_seq": 0,
-        "last_hash": "",
-        "work_digest": _work_digest(run.work),
-        "assignments_digest": _assignments_digest(run.assignments),
-    }
-
-
-def _event_rows(records: Sequence[EventRecord]) -> list[dict[str, Any]]:
-    return [vars(record) for record in records]  # shallow: payloads are not copied
-
-
-def _work_rows(run_id: int, work: Sequence[WorkItem]) -> list[dict[str, Any]]:
-    return [{"run_id": run_id, **vars(item)} for item in work]
-
-
-def _assignment_rows(run_id: int, assignments: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-    return [
-        {"run_id": run_id, "role": role, "person": person}
-        for role, person in sorted(set(assignments))
-    ]
-
-
-def _execute(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
-    """Run ``statement`` once per row (one plain execute for a single row, none for none)."""
-    if rows:
-        connection.execute(statement, rows[0] if len(rows) == 1 else rows)
 
 
 class Store:
@@ -231,7 +103,7 @@ class Store:
 
     # -- transactions -------------------------------------------------------
 
-    def _guard(self) -> Any:
+    def _guard(self) -> AbstractContextManager[None]:
         return database.guard(self.url_display, sqlite=self._sqlite)
 
     @contextmanager
@@ -247,9 +119,9 @@ class Store:
                 yield connection
 
     @staticmethod
-    def _head(connection: Connection, run_id: int, *, lock: bool) -> AnyRow:
+    def _head(connection: Connection, run_id: int, *, lock: bool) -> queries.AnyRow:
         """The run row with its chain head; ``lock`` holds it until commit."""
-        statement = _LOCK_HEAD if lock else _SELECT_HEAD
+        statement = queries.LOCK_HEAD if lock else queries.SELECT_HEAD
         row = connection.execute(statement, {"b_run_id": run_id}).one_or_none()
         if row is None:
             raise UnknownRunError(run_id)
@@ -257,8 +129,8 @@ class Store:
 
     @staticmethod
     def _event_records(connection: Connection, run_id: int) -> list[EventRecord]:
-        rows = connection.execute(_SELECT_EVENTS, {"b_run_id": run_id})
-        return [EventRecord(**row._asdict()) for row in rows]
+        result = connection.execute(queries.SELECT_EVENTS, {"b_run_id": run_id})
+        return [EventRecord(**row._asdict()) for row in result]
 
     # -- SOP versions -------------------------------------------------------
 
@@ -338,7 +210,7 @@ class Store:
             ids = list(
                 connection.execute(
                     insert(RunRow).returning(RunRow.id, sort_by_parameter_order=True),
-                    [_new_run_row(run) for run in runs],
+                    [queries.new_run_row(run) for run in runs],
                 ).scalars()
             )
             events: list[dict[str, Any]] = []
@@ -347,7 +219,7 @@ class Store:
             assignments: list[dict[str, Any]] = []
             for run_id, run in zip(ids, runs, strict=True):
                 records = chain.chain(run_id, 0, "", run.events)
-                events += _event_rows(records)
+                events += queries.event_rows(records)
                 if records:
                     heads.append(
                         {
@@ -356,20 +228,20 @@ class Store:
                             "last_hash": records[-1].hash,
                         }
                     )
-                work += _work_rows(run_id, run.work)
-                assignments += _assignment_rows(run_id, run.assignments)
-            _execute(connection, _INSERT_EVENT, events)
-            _execute(connection, _SET_HEAD, heads)
-            _execute(connection, _INSERT_WORK, work)
-            _execute(connection, _INSERT_ASSIGNMENT, assignments)
+                work += queries.work_rows(run_id, run.work)
+                assignments += queries.assignment_rows(run_id, run.assignments)
+            queries.execute(connection, queries.INSERT_EVENT, events)
+            queries.execute(connection, queries.SET_HEAD, heads)
+            queries.execute(connection, queries.INSERT_WORK, work)
+            queries.execute(connection, queries.INSERT_ASSIGNMENT, assignments)
         return ids
 
     def get_run(self, run_id: int) -> RunRecord:
         with self._read() as connection:
-            row = connection.execute(_SELECT_RUN, {"b_run_id": run_id}).one_or_none()
+            row = connection.execute(queries.SELECT_RUN, {"b_run_id": run_id}).one_or_none()
         if row is None:
             raise UnknownRunError(run_id)
-        return _run_record(row)
+        return queries.run_record(row)
 
     def update_run(
         self,
@@ -390,8 +262,8 @@ class Store:
         Raises :class:`ConflictError` if someone else changed the run since
         the caller read it (nothing is written then).
         """
-        work_digest = _work_digest(work)
-        assignments_digest = _assignments_digest(assignments)
+        work_digest = queries.work_digest(work)
+        assignments_digest = queries.assignments_digest(assignments)
         with self._write() as connection:
             head = self._head(connection, run_id, lock=True)
             if head.version != expected_version:
@@ -399,7 +271,7 @@ class Store:
             records = chain.chain(run_id, head.last_seq, head.last_hash, events)
             last = records[-1] if records else None
             changed = connection.execute(
-                _UPDATE_RUN,
+                queries.UPDATE_RUN,
                 {
                     "b_run_id": run_id,
                     "b_expected": expected_version,
@@ -416,13 +288,17 @@ class Store:
             ).rowcount
             if changed != 1:
                 raise ConflictError(run_id, expected_version, -1)
-            _execute(connection, _INSERT_EVENT, _event_rows(records))
+            queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
             if work_digest != head.work_digest:
-                connection.execute(_DELETE_WORK, {"b_run_id": run_id})
-                _execute(connection, _INSERT_WORK, _work_rows(run_id, work))
+                connection.execute(queries.DELETE_WORK, {"b_run_id": run_id})
+                queries.execute(connection, queries.INSERT_WORK, queries.work_rows(run_id, work))
             if assignments_digest != head.assignments_digest:
-                connection.execute(_DELETE_ASSIGNMENTS, {"b_run_id": run_id})
-                _execute(connection, _INSERT_ASSIGNMENT, _assignment_rows(run_id, assignments))
+                connection.execute(queries.DELETE_ASSIGNMENTS, {"b_run_id": run_id})
+                queries.execute(
+                    connection,
+                    queries.INSERT_ASSIGNMENT,
+                    queries.assignment_rows(run_id, assignments),
+                )
         return RunRecord(
             id=run_id,
             sop_hash=head.sop_hash,
@@ -443,7 +319,7 @@ class Store:
             head = self._head(connection, run_id, lock=True)
             records = chain.chain(run_id, head.last_seq, head.last_hash, [event])
             connection.execute(
-                _ADVANCE_HEAD,
+                queries.ADVANCE_HEAD,
                 {
                     "b_run_id": run_id,
                     "b_last_seq": head.last_seq,
@@ -451,7 +327,7 @@ class Store:
                     "last_hash": records[-1].hash,
                 },
             )
-            _execute(connection, _INSERT_EVENT, _event_rows(records))
+            queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
 
     def events(self, run_id: int) -> list[EventRecord]:
         """A run's events in order."""
@@ -475,7 +351,7 @@ class Store:
         ``person``: runs with a role bound to that person; ``overdue_at``: runs
         whose earliest due time is before that moment.
         """
-        statement = select(*_RUN_COLUMNS).order_by(RunRow.id)
+        statement = select(*queries.RUN_COLUMNS).order_by(RunRow.id)
         if sop_id is not None:
             statement = statement.where(RunRow.sop_id == sop_id)
         if status is not None:
@@ -490,7 +366,7 @@ class Store:
         if limit is not None:
             statement = statement.limit(limit)
         with self._read() as connection:
-            return [_run_record(row) for row in connection.execute(statement)]
+            return [queries.run_record(row) for row in connection.execute(statement)]
 
     def inbox(self, person: str, *, limit: int | None = None) -> list[WorkItemRecord]:
         """Everything waiting on ``person``: earliest due (overdue) first, undated last."""

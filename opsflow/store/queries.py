@@ -1,0 +1,148 @@
+"""The statements the store runs and the rows it writes.
+
+Statements are built once, at import: SQLAlchemy then reuses their compiled
+form on every call, which matters on the update path (see
+``bench/bench_store.py``). The helpers turn records into row dictionaries and
+rows back into records, and fingerprint a run's work items and assignments.
+No transactions and no decisions here: :mod:`opsflow.store.store` has those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Executable
+
+from . import chain
+from .coltypes import iso_utc
+from .records import EventRecord, NewRun, RunRecord, WorkItem
+from .schema import AssignmentRow, EventRow, RunRow, WorkItemRow
+
+AnyRow = Row[*tuple[Any, ...]]
+
+RUN_COLUMNS = (
+    RunRow.id,
+    RunRow.sop_hash,
+    RunRow.sop_id,
+    RunRow.title,
+    RunRow.status,
+    RunRow.phases,
+    RunRow.state,
+    RunRow.version,
+    RunRow.due_at,
+    RunRow.started_at,
+    RunRow.updated_at,
+)
+# what an update needs to know about the run it replaces (not its old state)
+HEAD_COLUMNS = (
+    RunRow.id,
+    RunRow.sop_hash,
+    RunRow.sop_id,
+    RunRow.title,
+    RunRow.version,
+    RunRow.started_at,
+    RunRow.last_seq,
+    RunRow.last_hash,
+    RunRow.work_digest,
+    RunRow.assignments_digest,
+)
+EVENT_COLUMNS = (
+    EventRow.run_id,
+    EventRow.seq,
+    EventRow.at,
+    EventRow.actor,
+    EventRow.action,
+    EventRow.from_phase,
+    EventRow.to_phase,
+    EventRow.payload,
+    EventRow.prev_hash,
+    EventRow.hash,
+)
+
+
+SELECT_RUN = select(*RUN_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
+SELECT_HEAD = select(*HEAD_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
+LOCK_HEAD = SELECT_HEAD.with_for_update()
+UPDATE_RUN = (
+    update(RunRow)
+    .where(RunRow.id == bindparam("b_run_id"), RunRow.version == bindparam("b_expected"))
+    .values(version=RunRow.version + 1)
+)
+SET_HEAD = update(RunRow).where(RunRow.id == bindparam("b_run_id"))
+ADVANCE_HEAD = update(RunRow).where(
+    RunRow.id == bindparam("b_run_id"), RunRow.last_seq == bindparam("b_last_seq")
+)
+INSERT_EVENT = insert(EventRow)
+DELETE_WORK = delete(WorkItemRow).where(WorkItemRow.run_id == bindparam("b_run_id"))
+INSERT_WORK = insert(WorkItemRow)
+DELETE_ASSIGNMENTS = delete(AssignmentRow).where(AssignmentRow.run_id == bindparam("b_run_id"))
+INSERT_ASSIGNMENT = insert(AssignmentRow)
+SELECT_EVENTS = (
+    select(*EVENT_COLUMNS).where(EventRow.run_id == bindparam("b_run_id")).order_by(EventRow.seq)
+)
+
+
+def run_record(row: AnyRow) -> RunRecord:
+    values = row._asdict()
+    values["phases"] = row.phases.split(",") if row.phases else []
+    return RunRecord(**values)
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(chain.canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def work_digest(work: Sequence[WorkItem]) -> str:
+    """A fingerprint of a run's work items (they are rewritten only when it changes)."""
+    return digest(
+        [[w.person, w.kind, w.phase, w.title, w.due_at and iso_utc(w.due_at)] for w in work]
+    )
+
+
+def assignments_digest(assignments: Sequence[tuple[str, str]]) -> str:
+    """A fingerprint of a run's role assignments (rewritten only when it changes)."""
+    return digest(sorted(set(assignments)))
+
+
+def new_run_row(run: NewRun) -> dict[str, Any]:
+    return {
+        "sop_hash": run.sop_hash,
+        "sop_id": run.sop_id,
+        "title": run.title,
+        "status": run.status,
+        "phases": ",".join(run.phases),
+        "state": run.state,
+        "version": 1,
+        "due_at": run.due_at,
+        "started_at": run.now,
+        "updated_at": run.now,
+        "last_seq": 0,
+        "last_hash": "",
+        "work_digest": work_digest(run.work),
+        "assignments_digest": assignments_digest(run.assignments),
+    }
+
+
+def event_rows(records: Sequence[EventRecord]) -> list[dict[str, Any]]:
+    return [vars(record) for record in records]  # shallow: payloads are not copied
+
+
+def work_rows(run_id: int, work: Sequence[WorkItem]) -> list[dict[str, Any]]:
+    return [{"run_id": run_id, **vars(item)} for item in work]
+
+
+def assignment_rows(run_id: int, assignments: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {"run_id": run_id, "role": role, "person": person}
+        for role, person in sorted(set(assignments))
+    ]
+
+
+def execute(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """Run ``statement`` once per row (one plain execute for a single row, none for none)."""
+    if rows:
+        connection.execute(statement, rows[0] if len(rows) == 1 else rows)
