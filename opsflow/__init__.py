@@ -35,8 +35,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import check_paths, check_text, load, loads
-    from .errors import Diagnostic, OpsflowError, SopError
+    from .api import check_paths as check_paths
+    from .api import check_text as check_text
+    from .api import load as load
+    from .api import loads as loads
+    from .errors import Diagnostic as Diagnostic
+    from .errors import OpsflowError as OpsflowError
+    from .errors import SopError as SopError
 
 
 def __getattr__(name: str) -> Any:

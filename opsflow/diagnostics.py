@@ -37,11 +37,18 @@ def _source_excerpt(line_text: str, column: int, end_column: int) -> tuple[str, 
     return prefix + shown + suffix, start - left + len(prefix), min(width, _MAX_SHOWN)
 
 
-def format_diagnostic(diag: Diagnostic, source: str | None) -> str:
-    """One diagnostic: header line, the source line with a caret, and the hint."""
+def format_diagnostic(diag: Diagnostic, source: str | list[str] | None) -> str:
+    """One diagnostic: header line, the source line with a caret, and the hint.
+
+    ``source`` is the file's text, or its lines already split (faster when
+    one file has many diagnostics).
+    """
     span = diag.span
     lines = [f"{span.file}:{span.line}:{span.column}: {diag.severity}[{diag.code}]: {diag.message}"]
-    source_lines = source.splitlines() if source else []
+    if isinstance(source, str):
+        source_lines = source.splitlines()
+    else:
+        source_lines = source or []
     if 1 <= span.line <= len(source_lines):
         text = source_lines[span.line - 1]
         end = span.end_column if span.end_line == span.line else len(text) + 1
@@ -56,9 +63,30 @@ def format_diagnostic(diag: Diagnostic, source: str | None) -> str:
     return "\n".join(lines)
 
 
-def format_text(diagnostics: Iterable[Diagnostic], sources: dict[str, str]) -> str:
-    """Every diagnostic, each followed by a blank line."""
-    return "".join(format_diagnostic(d, sources.get(d.span.file)) + "\n\n" for d in diagnostics)
+def format_text(
+    diagnostics: Iterable[Diagnostic], sources: dict[str, str], limit_per_file: int = 200
+) -> str:
+    """Every diagnostic, each followed by a blank line.
+
+    After ``limit_per_file`` diagnostics of one file, the rest are counted in
+    one line instead of printed (``--format json`` always has them all).
+    """
+    split: dict[str, list[str]] = {}
+    shown: dict[str, int] = {}
+    out: list[str] = []
+    for diag in diagnostics:
+        name = diag.span.file
+        shown[name] = shown.get(name, 0) + 1
+        if shown[name] > limit_per_file:
+            continue
+        if name not in split:
+            split[name] = sources.get(name, "").splitlines()
+        out.append(format_diagnostic(diag, split[name]) + "\n\n")
+    for name, count in shown.items():
+        if count > limit_per_file:
+            out.append(f"{name}: ... and {count - limit_per_file} more problems "
+                       "(use --format json to see them all)\n\n")
+    return "".join(out)
 
 
 def format_json(files: list[str], diagnostics: list[Diagnostic]) -> str:

@@ -40,16 +40,18 @@ def read_source(path: str | os.PathLike[str]) -> str:
     if p.is_dir():
         raise _problem("E100", f"{name} is a folder, not a .sop file", name,
                        "name a .sop file, or use `opsflow check FOLDER` to check a whole folder")
+    if not p.is_file():
+        raise _problem("E101", f"{name} is not a regular file", name,
+                       "name a .sop text file (not a device, socket or pipe)")
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise _problem("E101", f"{name} is {size // (1024 * 1024)} MiB; the limit is "
-                           f"{MAX_BYTES // (1024 * 1024)} MiB", name,
-                           "split the procedure into several files")
-        data = p.read_bytes()
+        with p.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # never more, whatever the file claims
     except OSError as exc:
         raise _problem("E100", f"cannot read {name}: {exc.strerror or exc}", name,
                        "check that the file exists and that you may read it") from None
+    if len(data) > MAX_BYTES:
+        raise _problem("E101", f"{name} is larger than {MAX_BYTES // (1024 * 1024)} MiB",
+                       name, "split the procedure into several files")
     return decode(data, name)
 
 

@@ -271,6 +271,8 @@ def _hint_for(found: str, expected: set[str]) -> str:
         )
     if expected == {"_INDENT"}:
         return "indent the lines that belong to this block under it"
+    if found == "COMMA" and "AND" in expected:
+        return "write numbers without separators (10000); list values with `is one of a, b`"
     if "_NL" in expected and len(expected) <= 3:
         return "end the line here, or put the rest on a line of its own"
     return ""
