@@ -132,3 +132,21 @@ def test_real_process_and_module_entry_point(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "error[E210]" in proc.stdout
+
+
+def test_a_device_is_refused_without_reading_it() -> None:
+    code, out = run("check", "/dev/zero")
+    assert code == 1
+    assert "/dev/zero:1:1: error[E101]: /dev/zero is not a regular file" in out
+
+
+def test_text_output_stops_after_200_problems_per_file(tmp_path: Path) -> None:
+    phases = "".join(f'phase p{i} "P"\n  owner nobody\n  end\n' for i in range(250))
+    f = tmp_path / "many.sop"
+    f.write_text('sop many "Many"\n  owner nobody\n' + phases)
+    code, out = run("check", str(f))
+    assert code == 1
+    assert out.count("error[") == 200
+    assert f"{f}: ... and 300 more problems (use --format json to see them all)" in out
+    code, out = run("check", "--format", "json", str(f))
+    assert json.loads(out)["errors"] == 251 + 249
