@@ -6,7 +6,8 @@ it (:class:`FixedClock`). Times are timezone-aware UTC datetimes.
 days``) into a due time; business days skip Saturdays and Sundays (in UTC;
 public holidays are not known to opsflow).
 
-This module does not know about runs, phases or the database.
+This module does not know about runs, phases or the database, and does not
+import the model (``opsflow status`` imports it, and it must start fast).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Protocol
-
-from .model import Duration
 
 __all__ = ["Clock", "FixedClock", "SystemClock", "add_duration", "from_iso", "to_iso", "utc"]
 
@@ -25,6 +24,16 @@ _PLAIN_UNITS = {
     "days": dt.timedelta(days=1),
     "weeks": dt.timedelta(weeks=1),
 }
+
+
+class DurationLike(Protocol):
+    """An SOP duration: :class:`opsflow.model.Duration` has these attributes."""
+
+    @property
+    def amount(self) -> int: ...
+
+    @property
+    def unit(self) -> str: ...
 
 
 class Clock(Protocol):
@@ -77,18 +86,19 @@ def from_iso(text: str) -> dt.datetime:
     return utc(dt.datetime.fromisoformat(text))
 
 
-def add_duration(start: dt.datetime, duration: Duration | Mapping[str, object]) -> dt.datetime:
-    """``start`` plus a duration given as a model :class:`Duration` or its
-    compiled form ``{"amount": 2, "unit": "business_days"}``.
+def add_duration(start: dt.datetime, duration: DurationLike | Mapping[str, object]
+                 ) -> dt.datetime:
+    """``start`` plus a duration given as a model :class:`~opsflow.model.Duration` or
+    its compiled form ``{"amount": 2, "unit": "business_days"}``.
 
     Business days count only Mondays to Fridays: Friday 15:00 plus one
     business day is Monday 15:00, and so is Saturday 15:00 plus one
     business day (each step moves one calendar day; only weekdays count).
     """
-    if isinstance(duration, Duration):
-        amount, unit = duration.amount, str(duration.unit)
-    else:
+    if isinstance(duration, Mapping):
         amount, unit = int(str(duration["amount"])), str(duration["unit"])
+    else:
+        amount, unit = duration.amount, str(duration.unit)
     start = utc(start)
     if unit in _PLAIN_UNITS:
         return start + amount * _PLAIN_UNITS[unit]

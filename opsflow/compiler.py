@@ -26,10 +26,9 @@ import datetime as dt
 from typing import Any
 
 from . import model as m
-from .conditions import to_data
 from .sophash import hash_texts, read_text
 
-__all__ = ["END", "FORMAT", "GUARD_IF", "compile_sop", "join_state", "sop_hash"]
+__all__ = ["END", "FORMAT", "GUARD_IF", "compile_sop", "condition_data", "join_state", "sop_hash"]
 
 #: bump when the shape of the compiled dict changes
 FORMAT = 1
@@ -53,6 +52,24 @@ def join_state(block: str) -> str:
 def sop_hash(sop: m.Sop) -> str:
     """The hash that pins runs to this SOP (source plus included files)."""
     return hash_texts(sop.source, (read_text(i.resolved) or "" for i in sop.includes))
+
+
+def _value_data(value: m.Value) -> dict[str, str]:
+    return {"kind": value.kind, "value": str(value.value)}
+
+
+def condition_data(cond: m.Condition) -> dict[str, Any]:
+    """A model condition as plain JSON-serialisable data."""
+    if isinstance(cond, m.Compare):
+        return {"compare": cond.field.name, "op": cond.op, "value": _value_data(cond.value)}
+    if isinstance(cond, m.Member):
+        return {"member": cond.field.name, "values": [_value_data(v) for v in cond.values],
+                "negated": cond.negated}
+    if isinstance(cond, m.And):
+        return {"and": [condition_data(c) for c in cond.items]}
+    if isinstance(cond, m.Or):
+        return {"or": [condition_data(c) for c in cond.items]}
+    return {"not": condition_data(cond.item)}
 
 
 def _duration(d: m.Duration | None) -> dict[str, Any] | None:
@@ -101,7 +118,7 @@ def _phase(
         event = route.event.name
         dest = _route_dest(route, track_of, phase)
         conditions = list(_GUARDS.get(event, ["guard:event-by"]))
-        cond = to_data(route.condition) if route.condition is not None else None
+        cond = condition_data(route.condition) if route.condition is not None else None
         if cond is not None:
             name = f"{GUARD_IF}{phase.id}:{index}"
             guards[name] = cond

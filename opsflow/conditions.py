@@ -2,7 +2,7 @@
 
 The compiler turns the model's condition nodes (:class:`~opsflow.model.Compare`,
 :class:`~opsflow.model.Member`, :class:`~opsflow.model.And`, ``Or``, ``Not``)
-into plain JSON data with :func:`to_data`::
+into plain JSON data (:func:`opsflow.compiler.condition_data`)::
 
     {"compare": "budget", "op": ">", "value": {"kind": "number", "value": "10000"}}
     {"member": "risk", "values": [{"kind": "word", "value": "high"}], "negated": false}
@@ -15,7 +15,8 @@ logic (``false and unknown`` is false, ``true or unknown`` is true), and a
 condition that ends up unknown does not hold. :func:`unset_fields` names the
 fields that made it unknown, so status can say why a route did not apply.
 
-This module does not choose routes or read the database.
+This module does not choose routes or read the database, and does not import
+the model (``opsflow status`` uses it and must start fast).
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import model as m
 from .fieldvalues import Scalar
 
-__all__ = ["describe", "evaluate", "fields_of", "holds", "to_data", "unset_fields"]
+__all__ = ["describe", "evaluate", "fields_of", "holds", "unset_fields"]
 
 CondData = Mapping[str, Any]
 
@@ -41,24 +41,6 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-
-
-def _value_data(value: m.Value) -> dict[str, str]:
-    return {"kind": value.kind, "value": str(value.value)}
-
-
-def to_data(cond: m.Condition) -> dict[str, Any]:
-    """A model condition as plain JSON-serialisable data."""
-    if isinstance(cond, m.Compare):
-        return {"compare": cond.field.name, "op": cond.op, "value": _value_data(cond.value)}
-    if isinstance(cond, m.Member):
-        return {"member": cond.field.name, "values": [_value_data(v) for v in cond.values],
-                "negated": cond.negated}
-    if isinstance(cond, m.And):
-        return {"and": [to_data(c) for c in cond.items]}
-    if isinstance(cond, m.Or):
-        return {"or": [to_data(c) for c in cond.items]}
-    return {"not": to_data(cond.item)}
 
 
 def _literal(data: Mapping[str, str], like: Scalar) -> Scalar | None:

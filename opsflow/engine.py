@@ -39,6 +39,7 @@ from .store import (
     ConflictError,
     EventDraft,
     EventRecord,
+    NewRun,
     RunRecord,
     SopRecord,
     Store,
@@ -54,6 +55,17 @@ __all__ = ["RETRIED", "ActResult", "Engine", "InboxItem", "VerifyReport"]
 
 #: actions retried automatically after a concurrent update (see the module docstring)
 RETRIED = frozenset({"tick", "untick", "vote"})
+#: how many runs an engine remembers as it last wrote them
+_CACHED_RUNS = 1024
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A run to start: its title, who holds which role, and field values."""
+
+    title: str
+    assignments: Mapping[str, Sequence[str]]
+    fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,7 @@ class Engine:
         #: how many times an action was retried after a concurrent update
         self.retried = 0
         self._sops: dict[str, SopRecord] = {}
+        self._runs: dict[int, RunRecord] = {}
 
     @classmethod
     def open(cls, url: str | None = None, *, workspace: str | os.PathLike[str] | None = None,
@@ -161,22 +174,37 @@ class Engine:
               assignments: Mapping[str, Sequence[str]], fields: Mapping[str, str] | None = None,
               *, actor: str) -> int:
         """Start a run of ``sop`` (a checked model or a ``.sop`` path); its id."""
+        return self.start_many(sop, [RunSpec(title, assignments, fields or {})], actor=actor)[0]
+
+    def start_many(self, sop: Sop | str | os.PathLike[str], runs: Sequence[RunSpec], *,
+                   actor: str) -> list[int]:
+        """Start several runs of one SOP in one transaction (imports, bulk loading)."""
         from .runcore import Action, apply
 
         record = self._pin(sop)
         now = self.clock.now()
-        action = Action("start", {"title": title.strip(),
-                                  "assignments": {r: list(p) for r, p in assignments.items()},
-                                  "fields": dict(fields or {})})
-        state, changes = apply(record.compiled, None, action, actor, now)
-        run = self.store.create_run(
-            sop_hash=record.hash, sop_id=record.sop_id, title=title.strip(),
-            events=self._drafts(actor.strip(), now, changes), now=now,
-            **self._index(record.compiled, state, now))
-        return run.id
+        new = []
+        for spec in runs:
+            action = Action("start", {
+                "title": spec.title.strip(),
+                "assignments": {r: list(p) for r, p in spec.assignments.items()},
+                "fields": dict(spec.fields)})
+            state, changes = apply(record.compiled, None, action, actor, now)
+            new.append(NewRun(sop_hash=record.hash, sop_id=record.sop_id,
+                              title=spec.title.strip(), now=now,
+                              events=self._drafts(actor.strip(), now, changes),
+                              **self._index(record.compiled, state, now)))
+        return self.store.create_runs(new)
 
     def act(self, run_id: int, action: Action, actor: str) -> ActResult:
-        """Apply ``action`` by ``actor`` to run ``run_id`` and store the result."""
+        """Apply ``action`` by ``actor`` to run ``run_id`` and store the result.
+
+        The run as this engine last wrote it is reused instead of read again
+        (a long-lived engine saves a query per action); should anybody else
+        have changed it since, the write conflicts or the action is refused,
+        and the engine reads the run afresh and tries again before saying
+        anything — so the outcome is always decided on the current run.
+        """
         from .runcore import apply
 
         actor = actor.strip()
@@ -185,14 +213,18 @@ class Engine:
                            "(or set OPSFLOW_USER)")
         attempt = 0
         while True:
-            attempt += 1
-            run = self.store.get_run(run_id)
+            cached = self._runs.pop(run_id, None)
+            if cached is None:
+                attempt += 1
+            run = cached or self.store.get_run(run_id)
             compiled = self.sop(run.sop_hash).compiled
             now = self.clock.now()
             try:
                 state, changes = apply(compiled, RunState.from_dict(run.state), action, actor,
                                        now)
             except RunError as exc:
+                if cached is not None:
+                    continue  # decide refusals on the current run only
                 self._refused(run, action, actor, now, exc)
                 raise type(exc)(f"run {run_id}: {exc}") from None
             try:
@@ -201,11 +233,17 @@ class Engine:
                     events=self._drafts(actor, now, changes),
                     **self._index(compiled, state, now))
             except ConflictError:
-                if action.kind in RETRIED and attempt <= self.retries:
-                    self.retried += 1
-                    continue
-                raise
+                if cached is None and (action.kind not in RETRIED or attempt > self.retries):
+                    raise
+                self.retried += cached is None
+                continue
+            self._remember(stored)
             return ActResult(stored, changes)
+
+    def _remember(self, run: RunRecord) -> None:
+        if len(self._runs) >= _CACHED_RUNS:
+            self._runs.pop(next(iter(self._runs)))
+        self._runs[run.id] = run
 
     def _refused(self, run: RunRecord, action: Action, actor: str, now: dt.datetime,
                  exc: RunError) -> None:

@@ -13,10 +13,10 @@ This module holds state; it does not change it (see :mod:`opsflow.runcore`).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
+import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = ["RunState", "Status", "TokenState"]
@@ -62,13 +62,29 @@ class RunState:
     joined: dict[str, list[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """A fresh plain-JSON dict (no container is shared with this state)."""
+        return {
+            "status": self.status,
+            "outcome": self.outcome,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "tokens": [{"phase": t.phase, "entered_at": t.entered_at, "due_at": t.due_at,
+                        "tracks": [list(pair) for pair in t.tracks]} for t in self.tokens],
+            "ticked": {phase: list(numbers) for phase, numbers in self.ticked.items()},
+            "votes": {phase: {person: dict(vote) for person, vote in votes.items()}
+                      for phase, votes in self.votes.items()},
+            "fields": dict(self.fields),
+            "assignments": {role: list(people) for role, people in self.assignments.items()},
+            "milestones": dict(self.milestones),
+            "joined": {block: list(tracks) for block, tracks in self.joined.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
-        data = copy.deepcopy(data)
-        tokens = [TokenState(**t) for t in data.pop("tokens", [])]
-        return cls(tokens=tokens, **data)
+        """The state a :meth:`to_dict` dict describes (the dict is not kept)."""
+        fresh = json.loads(json.dumps(data))
+        tokens = [TokenState(**t) for t in fresh.pop("tokens", [])]
+        return cls(tokens=tokens, **fresh)
 
     def copy(self) -> RunState:
         return RunState.from_dict(self.to_dict())

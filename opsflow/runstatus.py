@@ -148,9 +148,11 @@ class _Phase:
         ends = policy.window_end(approval, from_iso(self.t.entered_at))
         return voters, policy.decide(approval, voters, votes, self.now, ends)
 
-    def next_step(self) -> tuple[list[str], str]:
-        """Who is up next and what they do."""
+    def next_step(self, counted: bool = True) -> tuple[list[str], str]:
+        """Who is up next and what they do (``counted``: say how many items are open;
+        work item titles leave the count out, so ticking does not rewrite them)."""
         open_count = len(self.open_items())
+        items = _plural(open_count, "open item") if counted else "the checklist"
         decided = self.decide()
         if decided is not None:
             _, result = decided
@@ -159,10 +161,10 @@ class _Phase:
             if result.outcome == "pending":
                 return self.owners, f"wait: {result.needs}"
             if result.outcome == "approved" and open_count:
-                return self.owners, f"tick {_plural(open_count, 'open item')}, then advance"
+                return self.owners, f"tick {items}, then advance"
             return self.owners, "advance (the approval is decided)"
         if open_count:
-            return self.owners, f"tick {_plural(open_count, 'open item')}, then hand off"
+            return self.owners, f"tick {items}, then hand off"
         if self.p["end"]:
             return self.owners, "hand off to finish the run"
         return self.owners, "hand off"
@@ -201,7 +203,7 @@ def work_items(compiled: Mapping[str, Any], state: RunState, now: dt.datetime) -
     for token in state.tokens:
         phase = _Phase(compiled, state, token, now)
         title = phase.p["title"]
-        up_next, step = phase.next_step()
+        up_next, step = phase.next_step(counted=False)
         for person in phase.owners:
             items.append(WorkNeed(person, "owner", token.phase, f"{title}: {step}"
                                   if person in up_next else f"{title}: waiting for votes",

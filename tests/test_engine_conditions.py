@@ -9,6 +9,7 @@ import pytest
 
 import opsflow
 from opsflow import conditions
+from opsflow.compiler import condition_data
 from opsflow.fieldvalues import FieldValueError, parse_value, typed_fields
 
 FIELDS = """\
@@ -35,7 +36,7 @@ def cond(text: str) -> dict[str, Any]:
     )
     route = sop.phases[0].routes[0]
     assert route.condition is not None
-    return conditions.to_data(route.condition)
+    return condition_data(route.condition)
 
 
 def values(**given: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from engine_support import CONTENT_PEOPLE, ONBOARDING_PEOPLE, SOPS, T0
 from store_support import run_sql
 
 from opsflow.clock import FixedClock
-from opsflow.engine import Engine
+from opsflow.engine import Engine, RunSpec
 from opsflow.runerrors import NotAllowed, RunError
 from opsflow.runstatus import render_status
 from opsflow.store import ConflictError, Store, UnknownRunError
@@ -302,3 +302,16 @@ def test_stale_update_conflicts_or_is_retried(store_url: str, sop_file: Path) ->
                                        "acting; run the command again")
         assert other.store.get_run(run_id).phases == ["brief"]
         assert other.verify(run_id).problems == []
+
+
+def test_start_many_in_one_transaction(engine: Engine, sop_file: Path) -> None:
+    specs = [RunSpec(f"Piece {n}", {**CONTENT_PEOPLE, "writer": [f"w{n}"]}, {"budget": str(n)})
+             for n in range(3)]
+    ids = engine.start_many(sop_file, specs, actor="ann")
+    assert len(ids) == 3 and ids == sorted(ids)
+    assert [engine.store.get_run(i).title for i in ids] == ["Piece 0", "Piece 1", "Piece 2"]
+    assert [i.item.run_id for i in engine.inbox("w1")] == [ids[1]]
+    assert all(engine.verify(i).problems == [] for i in ids)
+    with pytest.raises(RunError):
+        engine.start_many(sop_file, [*specs, RunSpec("bad", {"ghost": ["x"]})], actor="ann")
+    assert len(engine.list_runs()) == 3  # nothing of the failed batch was written
