@@ -41,6 +41,18 @@ def assert_replays(run: Runner) -> None:
     assert state is not None and state.to_dict() == run.s.to_dict()
 
 
+def vote_sop(tmp: Path, policy: str = "", checklist: str = "", sop_owner: str = "r") -> Runner:
+    """A one-vote SOP: phase a (owner r, approval by board) goes to end b or end c."""
+    roles = 'role r "R"\nrole board "Board"\n' + ('role boss "Boss"\n' if sop_owner == "boss"
+                                                   else "")
+    done = f"  done when\n    - {checklist}\n" if checklist else ""
+    return Runner(compiled_text(
+        f'sop t "T"\n  owner {sop_owner}\n{roles}'
+        f'phase a "A"\n  owner r\n{done}  approval by board\n{policy}'
+        "  on approve go to b\n  on reject go to c\n"
+        'phase b "B"\n  owner r\n  end\nphase c "C"\n  owner r\n  end\n', tmp))
+
+
 # ---- a whole run -------------------------------------------------------------------
 
 
@@ -222,11 +234,7 @@ def test_unknown_action_and_restart(content: Runner) -> None:
 
 
 def test_changed_vote_replaces_the_earlier_one_and_both_are_events(tmp_path: Path) -> None:
-    run = Runner(compiled_text(
-        'sop t "T"\n  owner r\nrole r "R"\nrole board "Board"\n'
-        'phase a "A"\n  owner r\n  approval by board\n    quorum 2\n'
-        "  on approve go to b\n  on reject go to c\n"
-        'phase b "B"\n  owner r\n  end\nphase c "C"\n  owner r\n  end\n', tmp_path))
+    run = vote_sop(tmp_path, "    quorum 2\n")
     run.start({"r": ["owner"], "board": ["x", "y", "z"]}, actor="owner")
     run.do("vote", "x", decision="reject", comment="no")
     first = run.do("vote", "x", decision="approve", comment="convinced")
@@ -240,11 +248,7 @@ def test_changed_vote_replaces_the_earlier_one_and_both_are_events(tmp_path: Pat
 
 
 def test_voting_window_and_advance(tmp_path: Path) -> None:
-    run = Runner(compiled_text(
-        'sop t "T"\n  owner boss\nrole r "R"\nrole boss "Boss"\nrole board "Board"\n'
-        'phase a "A"\n  owner r\n  approval by board\n    quorum 1\n    open at least 24 hours\n'
-        "  on approve go to b\n  on reject go to c\n"
-        'phase b "B"\n  owner r\n  end\nphase c "C"\n  owner r\n  end\n', tmp_path))
+    run = vote_sop(tmp_path, "    quorum 1\n    open at least 24 hours\n", sop_owner="boss")
     run.start({"r": ["olga"], "boss": ["bo"], "board": ["x"]}, actor="olga")
     run.do("vote", "x", decision="approve")
     assert run.s.phases == ["a"]  # the window holds the decision back
@@ -262,11 +266,7 @@ def test_voting_window_and_advance(tmp_path: Path) -> None:
 
 
 def test_approve_waits_for_the_checklist_then_moves_on_the_last_tick(tmp_path: Path) -> None:
-    run = Runner(compiled_text(
-        'sop t "T"\n  owner r\nrole r "R"\nrole board "Board"\n'
-        'phase a "A"\n  owner r\n  done when\n    - Minutes are filed\n'
-        "  approval by board\n  on approve go to b\n  on reject go to c\n"
-        'phase b "B"\n  owner r\n  end\nphase c "C"\n  owner r\n  end\n', tmp_path))
+    run = vote_sop(tmp_path, checklist="Minutes are filed")
     run.start({"r": ["olga"], "board": ["x"]}, actor="olga")
     run.do("vote", "x", decision="approve")
     assert run.s.phases == ["a"]
@@ -358,11 +358,7 @@ def test_reassign_only_by_accountable_or_sop_owner(content: Runner) -> None:
 
 
 def test_reassign_can_decide_a_pending_vote(tmp_path: Path) -> None:
-    run = Runner(compiled_text(
-        'sop t "T"\n  owner boss\nrole boss "Boss"\nrole r "R"\nrole board "Board"\n'
-        'phase a "A"\n  owner r\n  approval by board\n    quorum all\n'
-        "  on approve go to b\n  on reject go to c\n"
-        'phase b "B"\n  owner r\n  end\nphase c "C"\n  owner r\n  end\n', tmp_path))
+    run = vote_sop(tmp_path, "    quorum all\n", sop_owner="boss")
     run.start({"boss": ["bo"], "r": ["olga"], "board": ["x", "y"]}, actor="bo")
     run.do("vote", "x", decision="approve")
     assert run.s.phases == ["a"]

@@ -315,3 +315,19 @@ def test_start_many_in_one_transaction(engine: Engine, sop_file: Path) -> None:
     with pytest.raises(RunError):
         engine.start_many(sop_file, [*specs, RunSpec("bad", {"ghost": ["x"]})], actor="ann")
     assert len(engine.list_runs()) == 3  # nothing of the failed batch was written
+
+
+def test_an_engine_never_decides_on_its_own_stale_copy(store_url: str, sop_file: Path) -> None:
+    with Engine(Store.open(store_url), FixedClock(T0)) as mine, \
+            Engine(Store.open(store_url), FixedClock(T0)) as theirs:
+        run_id = start_content(mine, sop_file)
+        mine.tick(run_id, 1, actor="wendy")        # mine remembers the run as it wrote it
+        theirs.tick(run_id, 2, actor="wendy")      # ... which is now stale
+        result = mine.handoff(run_id, actor="wendy")  # refused on the copy: re-read, succeed
+        assert result.run.phases == ["draft"]
+        theirs.set_field(run_id, "budget", "1", actor="ann")
+        result = mine.tick(run_id, 1, actor="wendy")  # conflicts on the copy: re-read, succeed
+        assert result.run.state["fields"] == {"budget": "1"}
+        assert mine.retried == 0  # neither was a conflict with what a person saw
+        assert [e.action for e in mine.history(run_id)].count("refused") == 0
+        assert mine.verify(run_id).problems == []

@@ -72,6 +72,15 @@ def run_argument(function: F) -> F:
     return click.argument("run_id", metavar="RUN", type=int)(function)
 
 
+def _reads_a_run(name: str) -> Callable[[F], click.Command]:
+    """``@click.command(name)`` with the RUN argument and the database options."""
+
+    def decorate(function: F) -> click.Command:
+        return click.command(name)(run_argument(database_options(function)))
+
+    return decorate
+
+
 @contextmanager
 def _engine(db_url: str | None, workspace: str | None) -> Iterator[Engine]:
     with Engine.open(db_url, workspace=workspace) as engine:
@@ -189,20 +198,26 @@ reject = _vote_command("reject")
 abstain = _vote_command("abstain")
 
 
-@click.command("handoff")
-@run_argument
-@phase_option
-@actor_option
-@database_options
-def handoff(run_id: int, phase: str | None, actor: str | None, db_url: str | None,
-            workspace: str | None) -> None:
-    """Hand a phase off to the next one (its checklist must be complete).
+def _phase_command(name: str, doc: str) -> click.Command:
+    """A command that calls ``Engine.<name>(run, actor=…, phase=…)``."""
 
-    \b
-    Example:
-      opsflow handoff 12 --as wendy
-    """
-    _act(db_url, workspace, lambda e: e.handoff(run_id, actor=_actor(actor), phase=phase))
+    @click.command(name, help=doc)
+    @run_argument
+    @phase_option
+    @actor_option
+    @database_options
+    def command(run_id: int, phase: str | None, actor: str | None, db_url: str | None,
+                workspace: str | None) -> None:
+        method = getattr(Engine, name)
+        _act(db_url, workspace, lambda e: method(e, run_id, actor=_actor(actor), phase=phase))
+
+    return command
+
+
+handoff = _phase_command("handoff", "Hand a phase off to the next one (its checklist must be "
+                         "complete).\n\n\b\nExample:\n  opsflow handoff 12 --as wendy")
+advance = _phase_command("advance", "Move on an approval the votes have decided (e.g. after "
+                         "its voting window).\n\n\b\nExample:\n  opsflow advance 12 --as chris")
 
 
 @click.command("fire")
@@ -273,28 +288,10 @@ def cancel(run_id: int, reason: str, actor: str | None, db_url: str | None,
     _act(db_url, workspace, lambda e: e.cancel(run_id, actor=_actor(actor), reason=reason))
 
 
-@click.command("advance")
-@run_argument
-@phase_option
-@actor_option
-@database_options
-def advance(run_id: int, phase: str | None, actor: str | None, db_url: str | None,
-            workspace: str | None) -> None:
-    """Move on an approval the votes have decided (e.g. after its voting window).
-
-    \b
-    Example:
-      opsflow advance 12 --as chris
-    """
-    _act(db_url, workspace, lambda e: e.advance(run_id, actor=_actor(actor), phase=phase))
-
-
 # ---- reading ------------------------------------------------------------------------
 
 
-@click.command("status")
-@run_argument
-@database_options
+@_reads_a_run("status")
 def status(run_id: int, db_url: str | None, workspace: str | None) -> None:
     """Show a run: phases, open checklist items, votes, who is next, due times.
 
@@ -361,9 +358,7 @@ def list_runs(sop_id: str | None, run_status: str | None, person: str | None, ov
                    f"{', '.join(run.phases) or '-'}{due}{late}")
 
 
-@click.command("history")
-@run_argument
-@database_options
+@_reads_a_run("history")
 def history(run_id: int, db_url: str | None, workspace: str | None) -> None:
     """Every event of a run, oldest first (who, what, when, from and to phase).
 
@@ -382,9 +377,7 @@ def history(run_id: int, db_url: str | None, workspace: str | None) -> None:
                    + (f" — {extra}" if extra else ""))
 
 
-@click.command("verify")
-@run_argument
-@database_options
+@_reads_a_run("verify")
 def verify(run_id: int, db_url: str | None, workspace: str | None) -> None:
     """Check a run's hash-chained event log and that replaying it gives its state.
 
