@@ -150,3 +150,23 @@ def hammer_engine(url: str, run_ids: list[int], seed: int, rounds: int,
                 counts["refused"] += 1
         counts["retried"] = engine.retried
     return counts
+
+
+def die_mid_handoff(url: str, run_id: int, ready: str) -> None:
+    """Hand off run ``run_id`` but hang (until killed) after its events are inserted."""
+    import time
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine as SqlEngine
+
+    from opsflow.engine import Engine
+    from opsflow.store import Store
+
+    def stall(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO events"):
+            Path(ready).write_text("in the middle of the handoff", "utf-8")
+            time.sleep(600)
+
+    event.listen(SqlEngine, "after_cursor_execute", stall)
+    with Engine(Store.open(url)) as engine:
+        engine.handoff(run_id, actor="wendy")
