@@ -10,9 +10,10 @@ at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .model import Span
+if TYPE_CHECKING:  # keep `import opsflow.errors` cheap: the CLI's start-up depends on it
+    from .model import Span
 
 Severity = Literal["error", "warning"]
 
