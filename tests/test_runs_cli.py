@@ -15,6 +15,8 @@ from engine_support import SOPS
 
 from opsflow.cli import COMMANDS, cli, main
 
+ONBOARDING = SOPS / "employee-onboarding.sop"
+
 RUN_COMMANDS = ["start", "tick", "untick", "approve", "reject", "abstain", "handoff", "fire",
                 "set", "reassign", "cancel", "status", "inbox", "list", "history", "verify",
                 "advance"]
@@ -111,6 +113,11 @@ def test_other_actions(run: Cli, sop: Path) -> None:
     assert "roles: writer = walt, wes;" in run("status", rid).output
     assert run("list", "--person", "walt").output.startswith(f"{rid} · ")
     assert run("list", "--person", "wendy").output == "no runs match\n"
+    note = run("start", str(ONBOARDING), "--title", "Nina", "--role", "people-ops=pat",
+               "--field", "job-title=Head of Sales, EMEA", "--as", "pat")
+    assert note.exit_code == 0, note.output
+    nina = note.output.split()[2].rstrip(":")
+    assert "fields: job-title = Head of Sales, EMEA" in run("status", nina).output
     assert run("cancel", rid, "--reason", "client left", "--as", "ann").output == (
         f"run {rid}: cancel brief (client left)\nrun {rid} is cancelled\n")
 
@@ -177,3 +184,7 @@ def test_real_process_with_the_default_workspace_database(tmp_path: Path) -> Non
     assert "Traceback" not in refused.stderr
     status = opsflow("status", "1")
     assert status.returncode == 0 and "  [x] 1. Audience" in status.stdout
+    elsewhere = subprocess.run([sys.executable, "-m", "opsflow", "status", "1", "--workspace",
+                                str(tmp_path)], cwd=tmp_path.parent, env=env, capture_output=True,
+                               text=True, timeout=60)
+    assert elsewhere.stdout == status.stdout

@@ -100,13 +100,19 @@ def _report(result: ActResult) -> None:
     click.echo(f"run {run.id} is {state}")
 
 
-def _pairs(values: tuple[str, ...], what: str, example: str) -> dict[str, list[str]]:
+def _pair(value: str, what: str, example: str) -> tuple[str, str]:
+    key, sep, rest = value.partition("=")
+    if not sep or not key.strip():
+        raise click.BadParameter(f"{value!r} is not {what}=VALUE; write it like {example}")
+    return key.strip(), rest
+
+
+def _roles(values: tuple[str, ...]) -> dict[str, list[str]]:
+    """``--role writer=wendy --role client=carol,dave`` → role → people."""
     result: dict[str, list[str]] = {}
     for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{value!r} is not {what}=VALUE; write it like {example}")
-        result.setdefault(key.strip(), []).extend(p.strip() for p in rest.split(","))
+        role, people = _pair(value, "ROLE", "--role writer=wendy")
+        result.setdefault(role, []).extend(p.strip() for p in people.split(","))
     return result
 
 
@@ -131,8 +137,8 @@ def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, 
       opsflow start sops/content-publishing.sop --title "ACME spring campaign" \\
         --role writer=wendy --role client=carol,dave --field budget=12000 --as ann
     """
-    assignments = _pairs(roles, "ROLE", "--role writer=wendy")
-    values = {k: ",".join(v) for k, v in _pairs(fields, "FIELD", "--field budget=12000").items()}
+    assignments = _roles(roles)
+    values = dict(_pair(value, "FIELD", "--field budget=12000") for value in fields)
     with _engine(db_url, workspace) as engine:
         run_id = engine.start(sop_file, title, assignments, values, actor=_actor(actor))
         run = engine.store.get_run(run_id)
