@@ -14,7 +14,6 @@ This module holds state; it does not change it (see :mod:`opsflow.runcore`).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -81,10 +80,13 @@ class RunState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
-        """The state a :meth:`to_dict` dict describes (the dict is not kept)."""
-        fresh = json.loads(json.dumps(data))
-        tokens = [TokenState(**t) for t in fresh.pop("tokens", [])]
-        return cls(tokens=tokens, **fresh)
+        """The state a :meth:`to_dict` dict describes.
+
+        It shares the dict's lists and dicts (reading a stored run costs no
+        copy); :meth:`copy` it before changing it, as the run core does.
+        """
+        tokens = [TokenState(**t) for t in data.get("tokens", [])]
+        return cls(**{**data, "tokens": tokens})
 
     def copy(self) -> RunState:
         return RunState.from_dict(self.to_dict())
