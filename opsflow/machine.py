@@ -3,13 +3,13 @@
 :func:`flow_for` builds a :class:`transitions.Machine` from the compiled
 ``states`` and ``transitions`` (``auto_transitions=False``) once per SOP hash
 and caches it. The machine holds no runs. To act on a run, the run core
-binds one *token* (a :class:`Token`: one active phase of one run) to the
+(:mod:`opsflow.runcontext`) binds one *token* (a :class:`Token`: one active phase of one run) to the
 machine with :func:`fire`, triggers one event, and unbinds it again — so an
 action costs the same with 10 runs as with 100,000, and several threads can
 act at once (binding, triggering and unbinding happen under the flow's lock).
 
 Guards are the transition conditions named in the compiled data. The token
-answers them by asking a :class:`GuardContext` (the run core implements it),
+answers them by asking a :class:`GuardContext` (``RunContext`` implements it),
 which may raise a domain error to refuse with a precise message, or return
 False to let the next route be tried. Parallel tracks are Petri-net style:
 a run holds one token per active track; the run core forks tokens when a
