@@ -26,9 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .clock import Clock, SystemClock
 from .runerrors import RunError
@@ -59,38 +59,34 @@ RETRIED = frozenset({"tick", "untick", "vote"})
 _CACHED_RUNS = 1024
 
 
-@dataclass(frozen=True)
-class RunSpec:
+class RunSpec(NamedTuple):
     """A run to start: its title, who holds which role, and field values."""
 
     title: str
     assignments: Mapping[str, Sequence[str]]
-    fields: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class ActResult:
+class ActResult(NamedTuple):
     """What one action did: the run as stored now and the events recorded."""
 
     run: RunRecord
     changes: list[Change]
 
 
-@dataclass(frozen=True)
-class InboxItem:
+class InboxItem(NamedTuple):
     """One thing waiting on a person, with whether it is overdue."""
 
     item: WorkItemRecord
     overdue: bool
 
 
-@dataclass(frozen=True)
-class VerifyReport:
+class VerifyReport(NamedTuple):
     """What ``verify`` found: the event chain and the replayed state."""
 
     run_id: int
     events: int
-    problems: list[str] = field(default_factory=list)
+    problems: list[str]
 
     @property
     def ok(self) -> bool:

@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .clock import add_duration
 
@@ -69,8 +68,7 @@ def excluded(approval: Mapping[str, Any], assignments: Mapping[str, list[str]]) 
     return _holders(approval.get("not_by", []), assignments)
 
 
-@dataclass(frozen=True)
-class PolicyResult:
+class PolicyResult(NamedTuple):
     """What the votes decide now.
 
     ``decision`` ignores the voting window (what the votes say);

@@ -13,15 +13,15 @@ Pure functions over the compiled SOP and a :class:`RunState`:
 * :func:`render_status` — that status as text for the terminal.
 
 Nothing here imports the parser or the state machine, so ``opsflow status``
-stays fast. This module does not change runs.
+stays fast (its records are named tuples: they cost a fraction of a
+dataclass to define at import). This module does not change runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import conditions, policy
 from .authority import listing, roles_text
@@ -42,8 +42,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class WorkNeed:
+class WorkNeed(NamedTuple):
     """One thing a run waits on one person for."""
 
     person: str
@@ -53,8 +52,7 @@ class WorkNeed:
     due_at: dt.datetime | None
 
 
-@dataclass(frozen=True)
-class PhaseStatus:
+class PhaseStatus(NamedTuple):
     phase: str
     title: str
     owner_role: str
@@ -63,19 +61,18 @@ class PhaseStatus:
     due_at: dt.datetime | None
     overdue: bool
     checklist: list[tuple[int, str, bool]]
-    votes: list[tuple[str, str, str]] = field(default_factory=list)
-    policy: str | None = None
-    up_next: list[str] = field(default_factory=list)
-    next_step: str = ""
-    notes: list[str] = field(default_factory=list)
+    votes: list[tuple[str, str, str]]
+    policy: str | None
+    up_next: list[str]
+    next_step: str
+    notes: list[str]
 
     @property
     def open_items(self) -> list[tuple[int, str]]:
         return [(n, text) for n, text, done in self.checklist if not done]
 
 
-@dataclass(frozen=True)
-class MilestoneStatus:
+class MilestoneStatus(NamedTuple):
     id: str
     title: str
     owner_role: str
@@ -85,8 +82,7 @@ class MilestoneStatus:
     overdue: bool
 
 
-@dataclass(frozen=True)
-class RunStatus:
+class RunStatus(NamedTuple):
     run_id: int
     title: str
     sop_id: str
