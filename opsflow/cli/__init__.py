@@ -33,11 +33,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reassign": ("opsflow.cli.runs_cmd:reassign", "Bind a role of a run to other people."),
     "cancel": ("opsflow.cli.runs_cmd:cancel", "Cancel a run."),
     "advance": ("opsflow.cli.runs_cmd:advance", "Move on an approval the votes decided."),
-    "status": ("opsflow.cli.runs_cmd:status", "Show a run: phases, checklist, votes, who is next."),
-    "inbox": ("opsflow.cli.runs_cmd:inbox", "Everything waiting on a person, overdue first."),
-    "list": ("opsflow.cli.runs_cmd:list_runs", "List runs with filters."),
-    "history": ("opsflow.cli.runs_cmd:history", "Every event of a run."),
-    "verify": ("opsflow.cli.runs_cmd:verify", "Check a run's event chain and replayed state."),
+    "status": ("opsflow.cli.runview_cmd:status", "Show a run: phases, checklist, votes, next."),
+    "inbox": ("opsflow.cli.runview_cmd:inbox", "Everything waiting on a person, overdue first."),
+    "list": ("opsflow.cli.runview_cmd:list_runs", "List runs with filters."),
+    "history": ("opsflow.cli.runview_cmd:history", "Every event of a run."),
+    "verify": ("opsflow.cli.runview_cmd:verify", "Check a run's event chain and replayed state."),
 }
 
 

@@ -1,90 +1,25 @@
-"""The run commands: ``start``, ``tick``, ``approve``, ``handoff``, ``status``, ….
+"""The commands that act on runs: ``start``, ``tick``, ``approve``, ``handoff``, ….
 
 Each command opens the database (``--db URL``, else ``OPSFLOW_DATABASE_URL``,
 else ``<workspace>/.opsflow/opsflow.db``), calls one :class:`~opsflow.engine.Engine`
 method and prints what happened. Every action names its actor with
 ``--as PERSON`` (default: ``OPSFLOW_USER``). All logic lives in the engine;
-this module parses arguments and prints. Importing it loads click, SQLAlchemy
-and the engine's light modules only (no parser, no templates, no state
-machine), so ``opsflow status`` starts fast.
+this module parses arguments and prints. The reading commands (``status``,
+``inbox``, ``list``, ``history``, ``verify``) are in :mod:`.runview_cmd`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from collections.abc import Callable
 
 import click
 
 from ..engine import ActResult, Engine
-from ..errors import OpsflowError
-from ..runstatus import render_status, when
 from .db_cmd import database_options
+from .run_options import acting, actor_option, open_engine, phase_option, run_argument
 
-__all__ = [
-    "abstain",
-    "advance",
-    "approve",
-    "cancel",
-    "fire",
-    "handoff",
-    "history",
-    "inbox",
-    "list_runs",
-    "reassign",
-    "reject",
-    "set_field",
-    "start",
-    "status",
-    "tick",
-    "untick",
-    "verify",
-]
-
-F = TypeVar("F", bound=Callable[..., Any])
-USER_ENV = "OPSFLOW_USER"
-
-
-class NoActor(OpsflowError):
-    """No ``--as`` and no ``OPSFLOW_USER``."""
-
-
-def _actor(value: str | None) -> str:
-    actor = (value or os.environ.get(USER_ENV, "")).strip()
-    if not actor:
-        raise NoActor(f"who is acting? add --as NAME, or set {USER_ENV}=NAME in your shell")
-    return actor
-
-
-def actor_option(function: F) -> F:
-    return click.option("--as", "actor", metavar="PERSON", default=None,
-                        help=f"Who is acting [default: ${USER_ENV}].")(function)
-
-
-def phase_option(function: F) -> F:
-    return click.option("--phase", default=None, metavar="PHASE",
-                        help="The phase to act on, when several are active.")(function)
-
-
-def run_argument(function: F) -> F:
-    return click.argument("run_id", metavar="RUN", type=int)(function)
-
-
-def _reads_a_run(name: str) -> Callable[[F], click.Command]:
-    """``@click.command(name)`` with the RUN argument and the database options."""
-
-    def decorate(function: F) -> click.Command:
-        return click.command(name)(run_argument(database_options(function)))
-
-    return decorate
-
-
-@contextmanager
-def _engine(db_url: str | None, workspace: str | None) -> Iterator[Engine]:
-    with Engine.open(db_url, workspace=workspace) as engine:
-        yield engine
+__all__ = ["abstain", "advance", "approve", "cancel", "fire", "handoff", "reassign", "reject",
+           "set_field", "start", "tick", "untick"]
 
 
 def _report(result: ActResult) -> None:
@@ -139,8 +74,8 @@ def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, 
     """
     assignments = _roles(roles)
     values = dict(_pair(value, "FIELD", "--field budget=12000") for value in fields)
-    with _engine(db_url, workspace) as engine:
-        run_id = engine.start(sop_file, title, assignments, values, actor=_actor(actor))
+    with open_engine(db_url, workspace) as engine:
+        run_id = engine.start(sop_file, title, assignments, values, actor=acting(actor))
         run = engine.store.get_run(run_id)
     click.echo(f"started run {run_id}: {run.title} ({run.sop_id}), now in "
                f"{', '.join(run.phases) or run.status}")
@@ -150,7 +85,7 @@ def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, 
 
 
 def _act(db_url: str | None, workspace: str | None, call: Callable[[Engine], ActResult]) -> None:
-    with _engine(db_url, workspace) as engine:
+    with open_engine(db_url, workspace) as engine:
         _report(call(engine))
 
 
@@ -165,7 +100,7 @@ def _criterion_command(name: str, verb: str) -> click.Command:
                 db_url: str | None, workspace: str | None) -> None:
         method = getattr(Engine, verb)
         _act(db_url, workspace,
-             lambda e: method(e, run_id, criterion, actor=_actor(actor), phase=phase))
+             lambda e: method(e, run_id, criterion, actor=acting(actor), phase=phase))
 
     command.help = (f"{verb.capitalize()} a done-criterion, by number or by the start of its "
                     f"text.\n\n\b\nExamples:\n  opsflow {name} 12 1 --as wendy\n"
@@ -189,7 +124,7 @@ def _vote_command(decision: str) -> click.Command:
     @database_options
     def command(run_id: int, comment: str, phase: str | None, actor: str | None,
                 db_url: str | None, workspace: str | None) -> None:
-        _act(db_url, workspace, lambda e: e.vote(run_id, decision, actor=_actor(actor),
+        _act(db_url, workspace, lambda e: e.vote(run_id, decision, actor=acting(actor),
                                                  comment=comment, phase=phase))
 
     example = ' -m "Tone does not fit the brand"' if needs else ""
@@ -215,7 +150,7 @@ def _phase_command(name: str, doc: str) -> click.Command:
     def command(run_id: int, phase: str | None, actor: str | None, db_url: str | None,
                 workspace: str | None) -> None:
         method = getattr(Engine, name)
-        _act(db_url, workspace, lambda e: method(e, run_id, actor=_actor(actor), phase=phase))
+        _act(db_url, workspace, lambda e: method(e, run_id, actor=acting(actor), phase=phase))
 
     return command
 
@@ -240,7 +175,7 @@ def fire(run_id: int, event: str, phase: str | None, actor: str | None, db_url: 
     Example:
       opsflow fire 12 emergency --as chris
     """
-    _act(db_url, workspace, lambda e: e.fire(run_id, event, actor=_actor(actor), phase=phase))
+    _act(db_url, workspace, lambda e: e.fire(run_id, event, actor=acting(actor), phase=phase))
 
 
 @click.command("set")
@@ -257,7 +192,7 @@ def set_field(run_id: int, field: str, value: str, actor: str | None, db_url: st
     Example:
       opsflow set 12 budget 15000 --as ann
     """
-    _act(db_url, workspace, lambda e: e.set_field(run_id, field, value, actor=_actor(actor)))
+    _act(db_url, workspace, lambda e: e.set_field(run_id, field, value, actor=acting(actor)))
 
 
 @click.command("reassign")
@@ -275,7 +210,7 @@ def reassign(run_id: int, role: str, people: tuple[str, ...], actor: str | None,
       opsflow reassign 12 writer walt --as ann
     """
     names = [p.strip() for item in people for p in item.split(",")]
-    _act(db_url, workspace, lambda e: e.reassign(run_id, role, names, actor=_actor(actor)))
+    _act(db_url, workspace, lambda e: e.reassign(run_id, role, names, actor=acting(actor)))
 
 
 @click.command("cancel")
@@ -291,111 +226,4 @@ def cancel(run_id: int, reason: str, actor: str | None, db_url: str | None,
     Example:
       opsflow cancel 12 --reason "client withdrew" --as ann
     """
-    _act(db_url, workspace, lambda e: e.cancel(run_id, actor=_actor(actor), reason=reason))
-
-
-# ---- reading ------------------------------------------------------------------------
-
-
-@_reads_a_run("status")
-def status(run_id: int, db_url: str | None, workspace: str | None) -> None:
-    """Show a run: phases, open checklist items, votes, who is next, due times.
-
-    \b
-    Example:
-      opsflow status 12
-    """
-    with _engine(db_url, workspace) as engine:
-        click.echo(render_status(engine.status(run_id)))
-
-
-@click.command("inbox")
-@click.argument("person", required=False)
-@actor_option
-@database_options
-def inbox(person: str | None, actor: str | None, db_url: str | None,
-          workspace: str | None) -> None:
-    """Everything waiting on a person across runs, overdue first.
-
-    \b
-    Examples:
-      opsflow inbox wendy
-      OPSFLOW_USER=wendy opsflow inbox
-    """
-    who = person or _actor(actor)
-    with _engine(db_url, workspace) as engine:
-        items = engine.inbox(who)
-    if not items:
-        click.echo(f"nothing is waiting on {who}")
-    for entry in items:
-        item = entry.item
-        due = f" · due {when(item.due_at)}" if item.due_at else ""
-        late = " · OVERDUE" if entry.overdue else ""
-        click.echo(f"run {item.run_id} ({item.run_title}) · {item.kind} · {item.title}"
-                   f"{due}{late}")
-
-
-@click.command("list")
-@click.option("--sop", "sop_id", default=None, help="Only runs of this SOP id.")
-@click.option("--status", "run_status", type=click.Choice(["active", "done", "cancelled"]),
-              default=None, help="Only runs with this status.")
-@click.option("--person", default=None, help="Only runs where this person holds a role.")
-@click.option("--overdue", is_flag=True, help="Only runs with overdue work.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
-@database_options
-def list_runs(sop_id: str | None, run_status: str | None, person: str | None, overdue: bool,
-              limit: int | None, db_url: str | None, workspace: str | None) -> None:
-    """List runs, oldest first.
-
-    \b
-    Example:
-      opsflow list --status active --person wendy --overdue
-    """
-    with _engine(db_url, workspace) as engine:
-        runs = engine.list_runs(sop_id=sop_id, status=run_status, person=person,
-                                overdue=overdue, limit=limit)
-        now = engine.clock.now()
-    if not runs:
-        click.echo("no runs match")
-    for run in runs:
-        due = f" · due {when(run.due_at)}" if run.due_at else ""
-        late = " · OVERDUE" if run.due_at and run.due_at < now else ""
-        click.echo(f"{run.id} · {run.title} · {run.sop_id} · {run.status} · "
-                   f"{', '.join(run.phases) or '-'}{due}{late}")
-
-
-@_reads_a_run("history")
-def history(run_id: int, db_url: str | None, workspace: str | None) -> None:
-    """Every event of a run, oldest first (who, what, when, from and to phase).
-
-    \b
-    Example:
-      opsflow history 12
-    """
-    with _engine(db_url, workspace) as engine:
-        events = engine.history(run_id)
-    for event in events:
-        moved = f" {event.from_phase or '-'} → {event.to_phase}" if event.to_phase else (
-            f" {event.from_phase}" if event.from_phase else "")
-        extra = event.payload.get("reason") or event.payload.get("text") or \
-            event.payload.get("comment") or ""
-        click.echo(f"{event.seq:>4} {when(event.at)} {event.actor}: {event.action}{moved}"
-                   + (f" — {extra}" if extra else ""))
-
-
-@_reads_a_run("verify")
-def verify(run_id: int, db_url: str | None, workspace: str | None) -> None:
-    """Check a run's hash-chained event log and that replaying it gives its state.
-
-    \b
-    Example:
-      opsflow verify 12
-    """
-    with _engine(db_url, workspace) as engine:
-        report = engine.verify(run_id)
-    if report.ok:
-        click.echo(f"run {run_id}: {report.events} events, chain intact, state matches replay")
-        return
-    for problem in report.problems:
-        click.echo(f"problem: {problem}", err=True)
-    raise click.exceptions.Exit(1)
+    _act(db_url, workspace, lambda e: e.cancel(run_id, actor=acting(actor), reason=reason))
