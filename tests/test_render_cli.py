@@ -7,13 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
-from render_support import SOPS, sample_run
+from render_support import SOPS
 
 import opsflow
 from opsflow.cli import main
-from opsflow.render import RunView, render_diagram, render_playbook, render_raci
+from opsflow.render import render_diagram, render_playbook, render_raci
 
 EXAMPLE = str(SOPS / "content-publishing.sop")
 BROKEN = 'sop broken "Broken"\n  owner boss\nrole boss "Boss"\nphase a "A"\n  owner wirter\n  end\n'
@@ -71,39 +70,6 @@ def test_shared_file_is_not_a_procedure() -> None:
 def test_unknown_format_is_a_usage_error() -> None:
     code, _, err = run("render", "raci", EXAMPLE, "--format", "pdf")
     assert code == 2 and "'pdf' is not one of 'md', 'csv', 'html'" in err
-
-
-def test_run_needs_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib
-
-    try:
-        engine = importlib.import_module("opsflow.engine")
-    except ImportError:
-        engine = None
-    if engine is not None and hasattr(engine, "run_view"):
-        monkeypatch.delattr(engine, "run_view")
-    code, out, err = run("render", "playbook", EXAMPLE, "--run", "42")
-    assert (code, out) == (1, "")
-    assert err == ("error: rendering a run needs the run engine (`opsflow.engine.run_view`), "
-                   "which this installation does not have; render the playbook without --run\n")
-
-
-def test_run_playbook_comes_from_the_engine_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI asks ``opsflow.engine.run_view(run, db_url=, workspace=)`` for the run;
-    the adapter itself belongs to the engine (its tests cover the database side)."""
-    import opsflow.engine as engine
-
-    asked: list[tuple[str, str | None, str | None]] = []
-
-    def run_view(run: str, *, db_url: str | None, workspace: str | None) -> RunView:
-        asked.append((run, db_url, workspace))
-        return sample_run()
-
-    monkeypatch.setattr(engine, "run_view", run_view, raising=False)
-    code, out, err = run("render", "playbook", EXAMPLE, "--run", "42", "--db", "sqlite:///x.db")
-    assert (code, err) == (0, "")
-    assert out == render_playbook(opsflow.load(EXAMPLE), sample_run())
-    assert asked == [("42", "sqlite:///x.db", None)]
 
 
 def test_publish_reports_what_it_did(tmp_path: Path) -> None:

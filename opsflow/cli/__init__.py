@@ -61,6 +61,15 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        from ..errors import OpsflowError
+        from .common import UserError
+
+        try:
+            return super().invoke(ctx)
+        except OpsflowError as exc:
+            raise UserError(exc) from None
+
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:

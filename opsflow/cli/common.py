@@ -10,6 +10,17 @@ import click
 from ..errors import OpsflowError
 
 
+class UserError(click.ClickException):
+    """An :class:`OpsflowError` on its way out of a command: ``error: …`` and its exit code."""
+
+    def __init__(self, error: OpsflowError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
 def run_cli(group: click.Group, argv: list[str]) -> Any:
     """Run the click group; turn opsflow errors into a message and exit code."""
     try:

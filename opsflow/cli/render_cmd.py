@@ -9,7 +9,6 @@ engine provides it.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,14 +24,13 @@ from ..model import Sop
 from ..render import (
     DIAGRAM_FORMATS,
     RACI_FORMATS,
-    RenderError,
-    RunView,
     publish,
     render_diagram,
     render_playbook,
     render_raci,
 )
 from ..render.files import write_atomic
+from ..render.from_run import load_run_view
 from .db_cmd import database_options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,37 +96,30 @@ def render() -> None:
     """
 
 
-def _run_view(run: str, db_url: str | None, workspace: str | None) -> RunView:
-    try:
-        engine: Any = importlib.import_module("opsflow.engine")
-    except ImportError:
-        engine = None
-    run_view = getattr(engine, "run_view", None)
-    if run_view is None:
-        raise RenderError("rendering a run needs the run engine (`opsflow.engine.run_view`), "
-                          "which this installation does not have; render the playbook "
-                          "without --run")
-    view: RunView = run_view(run, db_url=db_url, workspace=workspace)
-    return view
-
-
 @render.command("playbook")
-@_SOP
+@click.argument("sop", type=click.Path(dir_okay=False), required=False)
 @click.option("--run", "run", metavar="RUN", help="Show the state of this run (ticks, votes, "
-              "current phase, what is overdue).")
+              "current phase, what is overdue), on the SOP version the run started with.")
 @_OUTPUT
 @database_options
-def playbook(sop: str, run: str | None, output: str | None, db_url: str | None,
+def playbook(sop: str | None, run: str | None, output: str | None, db_url: str | None,
              workspace: str | None) -> None:
-    """Render the Markdown playbook of SOP (for a run with --run).
+    """Render the Markdown playbook of SOP, or of the SOP a run follows (--run).
 
     \b
     Examples:
       opsflow render playbook sops/content-publishing.sop -o PLAYBOOK.md
-      opsflow render playbook sops/content-publishing.sop --run 42
+      opsflow render playbook --run 42
     """
-    model = _load(sop)
-    view = _run_view(run, db_url, workspace) if run else None
+    if run:
+        try:
+            model, view = load_run_view(run, db_url=db_url, workspace=workspace)
+        except SopError as exc:
+            raise _refuse(exc) from None
+    elif sop:
+        model, view = _load(sop), None
+    else:
+        raise click.UsageError("name an SOP file, or a run with --run RUN")
     _emit(render_playbook(model, view), output)
 
 
