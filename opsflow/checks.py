@@ -323,7 +323,8 @@ def check_unreachable(ctx: Context) -> Iterator[Diagnostic]:
         if node.id not in seen:
             yield ctx.diag(
                 "E230",
-                f"phase `{node.id}` can never be reached from the start (`{start}`)",
+                f"{'parallel' if node.id in ctx.parallels else 'phase'} `{node.id}` can never "
+                f"be reached from the start (`{start}`)",
                 node.span,
                 f"route to it from another phase (`handoff to {node.id}`), or remove it",
             )
@@ -661,6 +662,29 @@ def check_join_outside(ctx: Context) -> Iterator[Diagnostic]:
                     route.target.span,
                     "only phases inside a `parallel` block's tracks can hand off to `join`",
                 )
+
+
+@rule("E273", "track-entered-from-outside", "a route leads into a parallel track from outside")
+def check_track_entry(ctx: Context) -> Iterator[Diagnostic]:
+    for phase in ctx.sop.phases:
+        inside = ctx.track_of.get(phase.id)
+        for route in phase.routes:
+            target = route.target.name
+            block = ctx.track_of.get(target)
+            if block is None or block == inside:
+                continue
+            yield ctx.diag(
+                "E273",
+                f"phase `{phase.id}` routes into `{target}`, which is inside a track of "
+                f"parallel `{block}`",
+                route.target.span,
+                f"route to the parallel block `{block}` itself, so that every track starts",
+            )
+    start = ctx.sop.start
+    if start in ctx.track_of:
+        yield ctx.diag("E273", f"the run starts in `{start}`, which is inside a track of "
+                       f"parallel `{ctx.track_of[start]}`", ctx.phases[start].span,
+                       "put the parallel block first, or a phase before it")
 
 
 @rule("E272", "parallel-shape", "a parallel block needs two tracks and a `then`")

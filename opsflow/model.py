@@ -410,7 +410,8 @@ class Sop:
         """Map each phase inside a parallel track to its parallel block id.
 
         A phase belongs to the block whose track start reaches it without
-        passing a ``join``. Phases outside any track are absent.
+        passing a ``join``. Phases outside any track are absent, and so are
+        end phases: reaching one from a track finishes the whole run.
         """
         result: dict[str, str] = {}
         phases = {p.id: p for p in self.phases}
@@ -419,7 +420,7 @@ class Sop:
                 todo = [track.name]
                 while todo:
                     pid = todo.pop()
-                    if pid in result or pid not in phases:
+                    if pid in result or pid not in phases or phases[pid].end:
                         continue
                     result[pid] = block.id
                     todo.extend(
