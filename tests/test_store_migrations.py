@@ -97,7 +97,7 @@ def test_a_database_from_a_newer_opsflow_is_refused(fresh_store_url: str) -> Non
             attempt()
         assert str(caught.value) == message
     result = CliRunner().invoke(cli, ["db", "status", "--db", store_url])
-    assert result.exit_code == 1 and str(result.exception) == message
+    assert result.exit_code == 1 and result.output == f"error: {message}\n"
     assert run_sql(store_url, "SELECT version_num FROM alembic_version") == [[("9999_future",)]]
 
 
