@@ -99,6 +99,8 @@ def test_a_run_from_start_to_finish(run: Cli, sop: Path) -> None:
     assert run("handoff", rid, "--as", "ed").output.splitlines()[-1] == f"run {rid} is done"
     history = run("history", rid).output.splitlines()
     assert len(history) == 16 and history[-1].endswith("ed: finish publish")
+    assert any(line.endswith("ed: vote (approve) internal-review — fine") for line in history)
+    assert any(line.endswith("carol: vote (abstain) client-review") for line in history)
     assert run("verify", rid).output == (f"run {rid}: 16 events, chain intact, state matches "
                                          "replay\n")
     assert run("list", "--status", "done").output.startswith(f"{rid} · ACME spring campaign · "

@@ -99,7 +99,9 @@ def history(run_id: int, db_url: str | None, workspace: str | None) -> None:
             f" {event.from_phase}" if event.from_phase else "")
         extra = event.payload.get("reason") or event.payload.get("text") or \
             event.payload.get("comment") or ""
-        click.echo(f"{event.seq:>4} {when(event.at)} {event.actor}: {event.action}{moved}"
+        decision = event.payload.get("decision") if event.action == "vote" else None
+        action = f"{event.action} ({decision})" if decision else event.action
+        click.echo(f"{event.seq:>4} {when(event.at)} {event.actor}: {action}{moved}"
                    + (f" — {extra}" if extra else ""))
 
 
