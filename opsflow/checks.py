@@ -141,6 +141,18 @@ class Context:
                 yield milestone.owner, f"milestone `{milestone.title}`"
 
 
+def _reach(starts: Iterable[str], step: Callable[[str], Iterable[str]]) -> set[str]:
+    """Every node reachable from ``starts`` (included) following ``step``."""
+    seen = set(starts)
+    todo = list(seen)
+    while todo:
+        for nxt in step(todo.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
 def run_checks(sop: m.Sop) -> list[Diagnostic]:
     """Run every rule over ``sop``; all diagnostics, sorted by position."""
     ctx = Context(sop)
@@ -311,13 +323,7 @@ def check_unreachable(ctx: Context) -> Iterator[Diagnostic]:
     start = ctx.sop.start
     if not start:
         return
-    seen = {start}
-    todo = [start]
-    while todo:
-        for nxt in ctx.edges.get(todo.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
+    seen = _reach([start], lambda node: ctx.edges.get(node, ()))
     nodes: list[m.Phase | m.Parallel] = [*ctx.sop.phases, *ctx.sop.parallels]
     for node in nodes:
         if node.id not in seen:
@@ -342,13 +348,7 @@ def check_reaches_end(ctx: Context) -> Iterator[Diagnostic]:
     for block in ctx.sop.parallels:
         if block.then is not None:
             reverse[block.then.name].append(block.id)
-    alive = set(ends)
-    todo = list(ends)
-    while todo:
-        for prev in reverse.get(todo.pop(), ()):
-            if prev not in alive:
-                alive.add(prev)
-                todo.append(prev)
+    alive = _reach(ends, lambda node: reverse.get(node, ()))
     for phase in ctx.sop.phases:
         if phase.id in alive:
             continue
@@ -626,20 +626,9 @@ def check_tracks_join(ctx: Context) -> Iterator[Diagnostic]:
         for track in block.tracks:
             if track.name not in ctx.phases:
                 continue
-            seen = {track.name}
-            todo = [track.name]
-            joined = False
-            while todo and not joined:
-                phase = ctx.phases.get(todo.pop())
-                if phase is None:
-                    continue
-                for route in phase.routes:
-                    target = route.target.name
-                    if target == m.JOIN:
-                        joined = True
-                    elif target in ctx.phases and target not in seen:
-                        seen.add(target)
-                        todo.append(target)
+            inside = _reach([track.name], lambda pid: (
+                r.target.name for r in ctx.phases[pid].routes if r.target.name in ctx.phases))
+            joined = any(r.target.name == m.JOIN for pid in inside for r in ctx.phases[pid].routes)
             if not joined:
                 yield ctx.diag(
                     "E270",
