@@ -78,6 +78,28 @@ def bump(store: Store, run: RunRecord, actor: str = "ann", *, at: datetime = T0)
     )
 
 
+def rewrite(
+    store: Store,
+    run: RunRecord,
+    assignments: list[tuple[str, str]],
+    work: list[WorkItem],
+    events: list[EventDraft] | None = None,
+) -> RunRecord:
+    """Replace the run's assignments and work items (state unchanged), with ``events``."""
+    return store.update_run(
+        run.id,
+        expected_version=run.version,
+        status=run.status,
+        phases=run.phases,
+        state=run.state,
+        due_at=None,
+        assignments=assignments,
+        work=work,
+        events=events or [],
+        now=T0,
+    )
+
+
 def bump_with_retry(store: Store, run_id: int, actor: str) -> int:
     """Read the run and bump it, retrying on conflict; returns the conflicts seen."""
     conflicts = 0

@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy
-from store_support import SOP_HASH, T0, bump, new_run, put_demo_sop
+from store_support import SOP_HASH, T0, bump, new_run, put_demo_sop, rewrite
 
 from opsflow.errors import OpsflowError
 from opsflow.store import (
     ConflictError,
     EventDraft,
     NewRun,
-    RunRecord,
     Store,
     UnknownRunError,
     UnknownSopError,
@@ -217,29 +216,12 @@ def test_inbox_orders_by_due_time_then_run_and_follows_updates(store: Store) -> 
     assert store.inbox("nobody") == []
 
 
-def _reassign(
-    store: Store, run: RunRecord, assignments: list[tuple[str, str]], work: list[WorkItem]
-) -> RunRecord:
-    return store.update_run(
-        run.id,
-        expected_version=run.version,
-        status=run.status,
-        phases=run.phases,
-        state=run.state,
-        due_at=None,
-        assignments=assignments,
-        work=work,
-        events=[],
-        now=T0,
-    )
-
-
 def test_assignments_are_rewritten_only_as_given(store: Store) -> None:
     run = new_run(store, people=("ann", "bob"))
-    same = _reassign(store, run, [("owner", "bob"), ("owner", "ann"), ("owner", "ann")], [])
+    same = rewrite(store, run, [("owner", "bob"), ("owner", "ann"), ("owner", "ann")], [])
     assert [r.id for r in store.list_runs(person="ann")] == [run.id]
     assert store.inbox("ann") == []
-    _reassign(store, same, [("reviewer", "cy")], [WorkItem("cy", "vote", "a", "Vote on a", None)])
+    rewrite(store, same, [("reviewer", "cy")], [WorkItem("cy", "vote", "a", "Vote on a", None)])
     assert store.list_runs(person="ann") == [] and store.list_runs(person="bob") == []
     assert [r.id for r in store.list_runs(person="cy")] == [run.id]
     assert [(i.kind, i.title) for i in store.inbox("cy")] == [("vote", "Vote on a")]

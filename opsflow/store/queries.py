@@ -65,11 +65,27 @@ EVENT_COLUMNS = (
 
 
 SELECT_RUN = select(*RUN_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
+# a run and its head (see opsflow.store.heads), for get_run
+SELECT_RUN_AND_HEAD = select(
+    *RUN_COLUMNS,
+    RunRow.last_seq,
+    RunRow.last_hash,
+    RunRow.work_digest,
+    RunRow.assignments_digest,
+).where(RunRow.id == bindparam("b_run_id"))
 SELECT_HEAD = select(*HEAD_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
 LOCK_HEAD = SELECT_HEAD.with_for_update()
+# replaces the state only if the row is exactly the head the chain was computed from
 UPDATE_RUN = (
     update(RunRow)
-    .where(RunRow.id == bindparam("b_run_id"), RunRow.version == bindparam("b_expected"))
+    .where(
+        RunRow.id == bindparam("b_run_id"),
+        RunRow.version == bindparam("b_version"),
+        RunRow.last_seq == bindparam("b_last_seq"),
+        RunRow.last_hash == bindparam("b_last_hash"),
+        RunRow.work_digest == bindparam("b_work_digest"),
+        RunRow.assignments_digest == bindparam("b_assignments_digest"),
+    )
     .values(version=RunRow.version + 1)
 )
 SET_HEAD = update(RunRow).where(RunRow.id == bindparam("b_run_id"))
@@ -87,9 +103,20 @@ SELECT_EVENTS = (
 
 
 def run_record(row: AnyRow) -> RunRecord:
-    values = row._asdict()
-    values["phases"] = row.phases.split(",") if row.phases else []
-    return RunRecord(**values)
+    """The run in a row with (at least) the :data:`RUN_COLUMNS`."""
+    return RunRecord(
+        id=row.id,
+        sop_hash=row.sop_hash,
+        sop_id=row.sop_id,
+        title=row.title,
+        status=row.status,
+        phases=row.phases.split(",") if row.phases else [],
+        state=row.state,
+        version=row.version,
+        due_at=row.due_at,
+        started_at=row.started_at,
+        updated_at=row.updated_at,
+    )
 
 
 def digest(value: Any) -> str:

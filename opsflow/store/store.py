@@ -5,14 +5,21 @@ public method is one transaction (the unit of work): a run's state row, its
 events, work items and assignments change together or not at all, so a
 process killed mid-command leaves nothing half-written.
 
-Concurrency: :meth:`Store.update_run` locks the run row (``SELECT … FOR
-UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), checks the version the
-caller read (else :class:`ConflictError`), then does ``UPDATE … SET
-version = version + 1 WHERE id = :id AND version = :expected`` and appends the
-events after the run's ``last_seq`` in the same transaction. Appending an
-event without a state change (:meth:`Store.append_event`, for refused
-attempts) takes the same lock but leaves ``version`` alone, so it never makes
-a concurrent state update fail or get lost.
+Concurrency: every write transaction on SQLite starts with ``BEGIN
+IMMEDIATE`` (one writer at a time). :meth:`Store.update_run` writes ``UPDATE …
+SET version = version + 1 … WHERE id = :id AND version = :expected AND
+last_seq = … AND last_hash = … AND work_digest = … AND assignments_digest =
+…``, built on the run's head as this store last read or wrote it
+(:mod:`opsflow.store.heads`), and appends the events after that ``last_seq``
+in the same transaction. If no row matched (or no head is remembered), it
+locks the row (``SELECT … FOR UPDATE`` on PostgreSQL), reads the head, raises
+:class:`ConflictError` if the version is not the one the caller read, else
+chains the events on the head it read and writes the same ``UPDATE``. Either
+way the state changes only from the exact head its events continue.
+Appending an event without a state change (:meth:`Store.append_event`, for
+refused attempts) takes the lock but leaves ``version`` alone, so it never
+makes a concurrent state update fail or get lost (the update's ``last_seq``
+no longer matches, so it re-reads the head and chains after the new event).
 
 The store keeps SOP semantics out: ``state`` and ``compiled`` are opaque JSON
 dicts owned by the engine. Connection settings are in
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -34,9 +42,11 @@ from typing import Any, Self
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from ..errors import OpsflowError
 from . import chain, database, migrate, queries
 from .coltypes import to_utc
 from .errors import ConflictError, UnknownRunError, UnknownSopError
+from .heads import Head, Heads
 from .records import (
     EventDraft,
     EventRecord,
@@ -59,6 +69,9 @@ class Store:
         self.url_display = database.display_url(url)
         self._engine = database.create_engine(url)
         self._sqlite = self._engine.dialect.name == "sqlite"
+        self._heads = Heads()
+        self._writer: Connection | None = None
+        self._writer_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -88,6 +101,10 @@ class Store:
         return store
 
     def close(self) -> None:
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self._engine.dispose()
 
     def __enter__(self) -> Self:
@@ -113,19 +130,45 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._guard(), self._engine.connect() as connection:
-            connection.execution_options(**{database.WRITE: True})
-            with connection.begin():
-                yield connection
+        """A write transaction, on the store's own connection unless another thread has it.
+
+        Keeping one connection for writes (not in a transaction between
+        calls, so it holds no lock) saves the pool's checkout and check-in on
+        every action; a connection that failed is dropped, not reused.
+        """
+        with self._guard():
+            if not self._writer_lock.acquire(blocking=False):
+                with self._engine.connect() as pooled:
+                    pooled.execution_options(**{database.WRITE: True})
+                    with pooled.begin():
+                        yield pooled
+                return
+            try:
+                connection = self._writer
+                if connection is None:
+                    connection = self._engine.connect()
+                    connection.execution_options(**{database.WRITE: True})
+                    self._writer = connection
+                try:
+                    with connection.begin():
+                        yield connection
+                except OpsflowError:
+                    raise  # a refusal or a conflict: the connection is fine
+                except BaseException:
+                    self._writer = None
+                    connection.close()
+                    raise
+            finally:
+                self._writer_lock.release()
 
     @staticmethod
-    def _head(connection: Connection, run_id: int, *, lock: bool) -> queries.AnyRow:
-        """The run row with its chain head; ``lock`` holds it until commit."""
+    def _head(connection: Connection, run_id: int, *, lock: bool) -> Head:
+        """The run's head as stored; ``lock`` holds the row until commit."""
         statement = queries.LOCK_HEAD if lock else queries.SELECT_HEAD
         row = connection.execute(statement, {"b_run_id": run_id}).one_or_none()
         if row is None:
             raise UnknownRunError(run_id)
-        return row
+        return Head.of(row)
 
     @staticmethod
     def _event_records(connection: Connection, run_id: int) -> list[EventRecord]:
@@ -238,9 +281,12 @@ class Store:
 
     def get_run(self, run_id: int) -> RunRecord:
         with self._read() as connection:
-            row = connection.execute(queries.SELECT_RUN, {"b_run_id": run_id}).one_or_none()
+            row = connection.execute(
+                queries.SELECT_RUN_AND_HEAD, {"b_run_id": run_id}
+            ).one_or_none()
         if row is None:
             raise UnknownRunError(run_id)
+        self._heads.put(Head.of(row))
         return queries.run_record(row)
 
     def update_run(
@@ -262,43 +308,63 @@ class Store:
         Raises :class:`ConflictError` if someone else changed the run since
         the caller read it (nothing is written then).
         """
-        work_digest = queries.work_digest(work)
-        assignments_digest = queries.assignments_digest(assignments)
+        work_items = tuple(work)
+        pairs = tuple(assignments)
+        known = self._heads.get(run_id, expected_version)
+        work_digest = (
+            known.work_digest
+            if known is not None and known.work == work_items
+            else queries.work_digest(work_items)
+        )
+        assignments_digest = (
+            known.assignments_digest
+            if known is not None and known.assignments == pairs
+            else queries.assignments_digest(pairs)
+        )
+        values: dict[str, Any] = {
+            "b_run_id": run_id,
+            "status": status,
+            "phases": ",".join(phases),
+            "state": state,
+            "due_at": due_at,
+            "updated_at": now,
+            "work_digest": work_digest,
+            "assignments_digest": assignments_digest,
+        }
         with self._write() as connection:
-            head = self._head(connection, run_id, lock=True)
-            if head.version != expected_version:
-                raise ConflictError(run_id, expected_version, head.version)
-            records = chain.chain(run_id, head.last_seq, head.last_hash, events)
-            last = records[-1] if records else None
-            changed = connection.execute(
-                queries.UPDATE_RUN,
-                {
-                    "b_run_id": run_id,
-                    "b_expected": expected_version,
-                    "status": status,
-                    "phases": ",".join(phases),
-                    "state": state,
-                    "due_at": due_at,
-                    "updated_at": now,
-                    "last_seq": last.seq if last else head.last_seq,
-                    "last_hash": last.hash if last else head.last_hash,
-                    "work_digest": work_digest,
-                    "assignments_digest": assignments_digest,
-                },
-            ).rowcount
-            if changed != 1:
-                raise ConflictError(run_id, expected_version, -1)
+            head = known
+            records = None if head is None else self._set_state(connection, head, events, values)
+            if head is None or records is None:
+                head = self._head(connection, run_id, lock=True)
+                self._heads.put(head)
+                if head.version != expected_version:
+                    raise ConflictError(run_id, expected_version, head.version)
+                records = self._set_state(connection, head, events, values)
+                if records is None:  # cannot happen while the row is locked
+                    raise ConflictError(run_id, expected_version, -1)
             queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
             if work_digest != head.work_digest:
                 connection.execute(queries.DELETE_WORK, {"b_run_id": run_id})
-                queries.execute(connection, queries.INSERT_WORK, queries.work_rows(run_id, work))
+                rows = queries.work_rows(run_id, work_items)
+                queries.execute(connection, queries.INSERT_WORK, rows)
             if assignments_digest != head.assignments_digest:
                 connection.execute(queries.DELETE_ASSIGNMENTS, {"b_run_id": run_id})
                 queries.execute(
                     connection,
                     queries.INSERT_ASSIGNMENT,
-                    queries.assignment_rows(run_id, assignments),
+                    queries.assignment_rows(run_id, pairs),
                 )
+        self._heads.put(
+            head._replace(
+                version=expected_version + 1,
+                last_seq=records[-1].seq if records else head.last_seq,
+                last_hash=records[-1].hash if records else head.last_hash,
+                work_digest=work_digest,
+                assignments_digest=assignments_digest,
+                work=work_items,
+                assignments=pairs,
+            )
+        )
         return RunRecord(
             id=run_id,
             sop_hash=head.sop_hash,
@@ -313,8 +379,31 @@ class Store:
             updated_at=to_utc(now),
         )
 
+    @staticmethod
+    def _set_state(
+        connection: Connection, head: Head, events: Sequence[EventDraft], values: dict[str, Any]
+    ) -> list[EventRecord] | None:
+        """Write the new state over exactly ``head``: the chained events, or ``None``
+        (nothing written) if the row is no longer at ``head``."""
+        records = chain.chain(head.id, head.last_seq, head.last_hash, events)
+        values["last_seq"] = records[-1].seq if records else head.last_seq
+        values["last_hash"] = records[-1].hash if records else head.last_hash
+        changed = connection.execute(
+            queries.UPDATE_RUN,
+            {
+                **values,
+                "b_version": head.version,
+                "b_last_seq": head.last_seq,
+                "b_last_hash": head.last_hash,
+                "b_work_digest": head.work_digest,
+                "b_assignments_digest": head.assignments_digest,
+            },
+        ).rowcount
+        return records if changed == 1 else None
+
     def append_event(self, run_id: int, event: EventDraft) -> None:
         """Record an event that changes no state (e.g. a refused attempt)."""
+        self._heads.forget(run_id)
         with self._write() as connection:
             head = self._head(connection, run_id, lock=True)
             records = chain.chain(run_id, head.last_seq, head.last_hash, [event])
@@ -328,6 +417,7 @@ class Store:
                 },
             )
             queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
+        self._heads.put(head._replace(last_seq=records[-1].seq, last_hash=records[-1].hash))
 
     def events(self, run_id: int) -> list[EventRecord]:
         """A run's events in order."""
