@@ -69,7 +69,7 @@ def _state(counter: int) -> dict[str, Any]:
 
 def _new_store(path: Path) -> tuple[Store, int]:
     store = Store.open(f"sqlite:///{path}")
-    sop = SopRecord("a" * 64, "content-publishing", 3, "sops/x.sop", "sop x", {"states": []})
+    sop = SopRecord("a" * 64, "content-publishing", "3", "sops/x.sop", "sop x", {"states": []})
     store.put_sop(sop, now=T0)
     run = store.create_run(
         sop_hash=sop.hash,

@@ -93,11 +93,6 @@ class VerifyReport(NamedTuple):
         return not self.problems
 
 
-def _version_number(version: str) -> int:
-    head = version.split(".", 1)[0]
-    return int(head) if head.isdigit() else 0
-
-
 class Engine:
     """Runs of SOPs, persisted in ``store``; time comes from ``clock``."""
 
@@ -145,8 +140,7 @@ class Engine:
         if Path(path).is_file():
             path = str(Path(path).resolve())
             compiled["sop"]["path"] = path
-        record = SopRecord(compiled["hash"], sop.id, _version_number(sop.version), path,
-                           sop.source, compiled)
+        record = SopRecord(compiled["hash"], sop.id, sop.version, path, sop.source, compiled)
         self.store.put_sop(record)
         self._sops[record.hash] = record
         return record

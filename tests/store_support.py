@@ -31,7 +31,7 @@ SOP_HASH = hashlib.sha256(SOURCE.encode()).hexdigest()
 
 
 def put_demo_sop(store: Store) -> SopRecord:
-    record = SopRecord(SOP_HASH, "demo", 1, "sops/demo.sop", SOURCE, {"states": ["a", "b"]})
+    record = SopRecord(SOP_HASH, "demo", "1", "sops/demo.sop", SOURCE, {"states": ["a", "b"]})
     store.put_sop(record, now=T0)
     return record
 

@@ -331,3 +331,13 @@ def test_an_engine_never_decides_on_its_own_stale_copy(store_url: str, sop_file:
         assert mine.retried == 0  # neither was a conflict with what a person saw
         assert [e.action for e in mine.history(run_id)].count("refused") == 0
         assert mine.verify(run_id).problems == []
+
+
+def test_the_pinned_sop_keeps_its_version_as_written(store_url: str, sop_file: Path) -> None:
+    sop_file.write_text(sop_file.read_text("utf-8").replace("  version 3\n", "  version 1.2\n"),
+                        "utf-8")
+    with Engine(Store.open(store_url)) as engine:
+        run_id = start_content(engine, sop_file)
+    with Engine(Store.open(store_url)) as fresh:  # read back from the database, not a cache
+        sop = fresh.sop(fresh.store.get_run(run_id).sop_hash)
+        assert (sop.version, sop.compiled["sop"]["version"]) == ("1.2", "1.2")

@@ -8,14 +8,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from click.testing import CliRunner
 from store_support import SOP_HASH, T0, bump, run_sql
 
 from opsflow.cli import cli
-from opsflow.store import SchemaError, Store, admin, database, migrate
+from opsflow.store import SchemaError, SopRecord, Store, admin, database, migrate
 from opsflow.store.schema import Base
 
 TABLES = {"alembic_version", "sops", "runs", "events", "work_items", "assignments"}
@@ -126,16 +128,25 @@ def test_revisions_list_matches_the_migration_files(tmp_path: Path) -> None:
     assert scripts.get_heads() == [migrate.HEAD]
 
 
-def test_downgrade_to_nothing_and_upgrade_again(fresh_store_url: str) -> None:
-    store_url = fresh_store_url
+def _migrate(url: str, revision: str, *, down: bool = False) -> None:
+    """Up- or downgrade to ``revision`` with Alembic directly (no opsflow checks)."""
     from alembic import command
 
-    engine = database.create_engine(store_url)
+    engine = database.create_engine(url)
     try:
         with engine.begin() as connection:
-            command.downgrade(migrate.alembic_config(connection), "base")
+            config = migrate.alembic_config(connection)
+            if down:
+                command.downgrade(config, revision)
+            else:
+                command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+def test_downgrade_to_nothing_and_upgrade_again(fresh_store_url: str) -> None:
+    store_url = fresh_store_url
+    _migrate(store_url, "base", down=True)
     assert _tables(store_url) <= {"alembic_version"}
     assert admin.schema_state(store_url).after is None
     assert admin.upgrade_database(store_url).after == migrate.HEAD
@@ -231,19 +242,8 @@ def test_the_built_package_ships_the_migrations_and_they_run_from_it(tmp_path: P
     assert done.stdout == f"{store / '__init__.py'}\n{migrate.HEAD}\n"
 
 
-def _upgrade_to(url: str, revision: str) -> None:
-    from alembic import command
-
-    engine = database.create_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(migrate.alembic_config(connection), revision)
-    finally:
-        engine.dispose()
-
-
 def test_a_database_at_the_first_revision_is_upgraded_with_its_runs(blank_url: str) -> None:
-    _upgrade_to(blank_url, "0001_initial")
+    _migrate(blank_url, "0001_initial")
     at = "2025-03-03T09:00:00.000000+00:00"
     run_sql(
         blank_url,
@@ -266,3 +266,47 @@ def test_a_database_at_the_first_revision_is_upgraded_with_its_runs(blank_url: s
         assert [run.title for run in store.list_runs(person="bob")] == ["Old run"]
         assert store.verify_chain(old.id) == []
     assert admin.schema_state(blank_url).after == migrate.HEAD
+
+
+def test_a_database_at_revision_0002_keeps_its_runs_and_sop_versions_become_text(
+    blank_url: str,
+) -> None:
+    _migrate(blank_url, "0002_assignments_digest")
+    at = "2025-03-03T09:00:00.000000+00:00"
+    run_sql(
+        blank_url,
+        "INSERT INTO sops (hash, sop_id, version, path, source, compiled, created_at) "
+        f"VALUES ('{SOP_HASH}', 'demo', 3, 'demo.sop', 'sop demo', '{{\"states\": []}}', '{at}')",
+        "INSERT INTO runs (sop_hash, sop_id, title, status, phases, state, version, due_at, "
+        "started_at, updated_at, last_seq, last_hash, work_digest, assignments_digest) VALUES "
+        f"('{SOP_HASH}', 'demo', 'Old run', 'active', 'a', '{{\"counter\": 0}}', 1, NULL, "
+        f"'{at}', '{at}', 0, '', '', '')",
+        "INSERT INTO assignments (run_id, role, person) SELECT id, 'owner', 'ann' FROM runs",
+        "INSERT INTO work_items (run_id, person, kind, phase, title, due_at) "
+        "SELECT id, 'ann', 'owner', 'a', 'Old run: phase a', NULL FROM runs",
+    )
+    sqlite = blank_url.startswith("sqlite")
+    with Store.open(blank_url, upgrade=None if sqlite else True) as store:
+        sop = store.get_sop(SOP_HASH)
+        assert (sop.version, sop.compiled) == ("3", {"states": []})
+        [old] = store.list_runs(person="ann")
+        assert [item.title for item in store.inbox("ann")] == ["Old run: phase a"]
+        bump(store, old, "bob")
+        assert store.verify_chain(old.id) == []
+        store.put_sop(replace(sop, hash="b" * 64, version="1.2"), now=T0)
+        assert store.get_sop("b" * 64).version == "1.2"
+    assert admin.schema_state(blank_url).after == migrate.HEAD
+    # the rebuilt sops table is still the one runs refer to, and references are enforced
+    if sqlite:
+        assert run_sql(blank_url, "PRAGMA foreign_key_check") == [[]]
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        run_sql(blank_url, "UPDATE runs SET sop_hash = 'missing'")
+
+
+def test_downgrading_sop_versions_keeps_their_leading_number(fresh_store_url: str) -> None:
+    with Store.open(fresh_store_url) as store:
+        for sop_hash, version in (("a" * 64, "1.2"), ("b" * 64, "7"), ("c" * 64, "")):
+            store.put_sop(SopRecord(sop_hash, "demo", version, "d.sop", "sop demo", {}), now=T0)
+    _migrate(fresh_store_url, "0002_assignments_digest", down=True)
+    rows = run_sql(fresh_store_url, "SELECT hash, version FROM sops ORDER BY hash")
+    assert rows == [[("a" * 64, 1), ("b" * 64, 7), ("c" * 64, 0)]]

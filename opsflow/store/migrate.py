@@ -9,13 +9,20 @@ up-to-date database costs one query on ``alembic_version``, compared with
 
 Upgrades run in one transaction that first takes a lock (``BEGIN IMMEDIATE``
 on SQLite, an advisory lock on PostgreSQL) and re-reads the revision, so two
-processes opening a fresh database at once upgrade it exactly once.
+processes opening a fresh database at once upgrade it exactly once. On SQLite
+a migration that changes a column rebuilds its table (copy, drop, rename),
+which foreign-key enforcement would refuse for a table other rows refer to:
+as SQLite's documentation prescribes, enforcement is off while migrating
+(it can only be switched outside a transaction), ``PRAGMA
+foreign_key_check`` must come back empty before the commit, and the
+connection is discarded afterwards so no connection without enforcement is
+ever reused.
 """
 
 from __future__ import annotations
 
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
@@ -37,7 +44,7 @@ __all__ = [
 ]
 
 #: every migration revision, oldest first (the ids in migrations/versions/)
-REVISIONS: tuple[str, ...] = ("0001_initial", "0002_assignments_digest")
+REVISIONS: tuple[str, ...] = ("0001_initial", "0002_assignments_digest", "0003_sop_version_text")
 HEAD = REVISIONS[-1]
 #: PostgreSQL advisory lock key taken while migrating (an arbitrary constant)
 LOCK_KEY = 0x0F5F_1000
@@ -95,12 +102,35 @@ def upgrade(engine: Engine, url_display: str) -> tuple[str | None, str]:
 
     with engine.connect() as connection:
         connection.execution_options(**{WRITE: True})
-        with connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-            before = current_revision(connection)
-            if before is not None and before not in REVISIONS:
-                raise newer_schema_error(url_display, before)
-            if before != HEAD:
-                command.upgrade(alembic_config(connection), "head")
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # straight to the driver: SQLAlchemy would begin a transaction first
+            driver: Any = connection.connection.driver_connection
+            driver.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
+                    )
+                before = current_revision(connection)
+                if before is not None and before not in REVISIONS:
+                    raise newer_schema_error(url_display, before)
+                if before != HEAD:
+                    command.upgrade(alembic_config(connection), "head")
+                    if sqlite:
+                        _check_foreign_keys(connection, url_display)
+        finally:
+            if sqlite:
+                connection.invalidate()  # never back to the pool with enforcement off
     return before, HEAD
+
+
+def _check_foreign_keys(connection: Connection, url_display: str) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = ", ".join(sorted({str(row[0]) for row in broken}))
+        raise SchemaError(
+            f"upgrading the database at {url_display} would leave {len(broken)} rows of "
+            f"{tables} pointing at missing rows, so nothing was changed; restore the "
+            "database from a backup or report this to the opsflow maintainers"
+        )

@@ -36,12 +36,13 @@ class SopRecord:
     """One exact SOP version as a run pins it: source text and compiled form.
 
     ``hash`` is the engine's fingerprint of the source (see :mod:`opsflow.sophash`);
-    the store only uses it as the key.
+    the store only uses it as the key. ``version`` is the SOP's ``version`` line as
+    written (``"3"``, ``"1.2"``; ``""`` if it has none).
     """
 
     hash: str
     sop_id: str
-    version: int
+    version: str
     path: str
     source: str
     compiled: JsonDict

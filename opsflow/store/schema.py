@@ -53,7 +53,7 @@ class SopRow(Base):
 
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     sop_id: Mapped[str] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(Text)  # as written in the SOP ("3", "1.2", "")
     path: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
     compiled: Mapped[dict[str, Any]]
