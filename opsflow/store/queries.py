@@ -20,85 +20,96 @@ from sqlalchemy.sql import Executable
 from . import chain
 from .coltypes import iso_utc
 from .records import EventRecord, NewRun, RunRecord, WorkItem
-from .schema import AssignmentRow, EventRow, RunRow, WorkItemRow
+from .schema import Base
 
 AnyRow = Row[*tuple[Any, ...]]
 
+# the mapped tables themselves: statements on them compile as plain Core (no ORM
+# compile step, no mapper configuration on the first query)
+SOPS = Base.metadata.tables["sops"]
+RUNS = Base.metadata.tables["runs"]
+EVENTS = Base.metadata.tables["events"]
+WORK_ITEMS = Base.metadata.tables["work_items"]
+ASSIGNMENTS = Base.metadata.tables["assignments"]
+
 RUN_COLUMNS = (
-    RunRow.id,
-    RunRow.sop_hash,
-    RunRow.sop_id,
-    RunRow.title,
-    RunRow.status,
-    RunRow.phases,
-    RunRow.state,
-    RunRow.version,
-    RunRow.due_at,
-    RunRow.started_at,
-    RunRow.updated_at,
+    RUNS.c.id,
+    RUNS.c.sop_hash,
+    RUNS.c.sop_id,
+    RUNS.c.title,
+    RUNS.c.status,
+    RUNS.c.phases,
+    RUNS.c.state,
+    RUNS.c.version,
+    RUNS.c.due_at,
+    RUNS.c.started_at,
+    RUNS.c.updated_at,
 )
 # what an update needs to know about the run it replaces (not its old state)
 HEAD_COLUMNS = (
-    RunRow.id,
-    RunRow.sop_hash,
-    RunRow.sop_id,
-    RunRow.title,
-    RunRow.version,
-    RunRow.started_at,
-    RunRow.last_seq,
-    RunRow.last_hash,
-    RunRow.work_digest,
-    RunRow.assignments_digest,
+    RUNS.c.id,
+    RUNS.c.sop_hash,
+    RUNS.c.sop_id,
+    RUNS.c.title,
+    RUNS.c.version,
+    RUNS.c.started_at,
+    RUNS.c.last_seq,
+    RUNS.c.last_hash,
+    RUNS.c.work_digest,
+    RUNS.c.assignments_digest,
 )
 EVENT_COLUMNS = (
-    EventRow.run_id,
-    EventRow.seq,
-    EventRow.at,
-    EventRow.actor,
-    EventRow.action,
-    EventRow.from_phase,
-    EventRow.to_phase,
-    EventRow.payload,
-    EventRow.prev_hash,
-    EventRow.hash,
+    EVENTS.c.run_id,
+    EVENTS.c.seq,
+    EVENTS.c.at,
+    EVENTS.c.actor,
+    EVENTS.c.action,
+    EVENTS.c.from_phase,
+    EVENTS.c.to_phase,
+    EVENTS.c.payload,
+    EVENTS.c.prev_hash,
+    EVENTS.c.hash,
 )
 
 
-SELECT_RUN = select(*RUN_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
+SELECT_RUN = select(*RUN_COLUMNS).where(RUNS.c.id == bindparam("b_run_id"))
 # a run and its head (see opsflow.store.heads), for get_run
 SELECT_RUN_AND_HEAD = select(
     *RUN_COLUMNS,
-    RunRow.last_seq,
-    RunRow.last_hash,
-    RunRow.work_digest,
-    RunRow.assignments_digest,
-).where(RunRow.id == bindparam("b_run_id"))
-SELECT_HEAD = select(*HEAD_COLUMNS).where(RunRow.id == bindparam("b_run_id"))
+    RUNS.c.last_seq,
+    RUNS.c.last_hash,
+    RUNS.c.work_digest,
+    RUNS.c.assignments_digest,
+).where(RUNS.c.id == bindparam("b_run_id"))
+SELECT_HEAD = select(*HEAD_COLUMNS).where(RUNS.c.id == bindparam("b_run_id"))
 LOCK_HEAD = SELECT_HEAD.with_for_update()
 # replaces the state only if the row is exactly the head the chain was computed from
 UPDATE_RUN = (
-    update(RunRow)
+    update(RUNS)
     .where(
-        RunRow.id == bindparam("b_run_id"),
-        RunRow.version == bindparam("b_version"),
-        RunRow.last_seq == bindparam("b_last_seq"),
-        RunRow.last_hash == bindparam("b_last_hash"),
-        RunRow.work_digest == bindparam("b_work_digest"),
-        RunRow.assignments_digest == bindparam("b_assignments_digest"),
+        RUNS.c.id == bindparam("b_run_id"),
+        RUNS.c.version == bindparam("b_version"),
+        RUNS.c.last_seq == bindparam("b_last_seq"),
+        RUNS.c.last_hash == bindparam("b_last_hash"),
+        RUNS.c.work_digest == bindparam("b_work_digest"),
+        RUNS.c.assignments_digest == bindparam("b_assignments_digest"),
     )
-    .values(version=RunRow.version + 1)
+    .values(version=RUNS.c.version + 1)
 )
-SET_HEAD = update(RunRow).where(RunRow.id == bindparam("b_run_id"))
-ADVANCE_HEAD = update(RunRow).where(
-    RunRow.id == bindparam("b_run_id"), RunRow.last_seq == bindparam("b_last_seq")
+SET_HEAD = update(RUNS).where(RUNS.c.id == bindparam("b_run_id"))
+ADVANCE_HEAD = update(RUNS).where(
+    RUNS.c.id == bindparam("b_run_id"), RUNS.c.last_seq == bindparam("b_last_seq")
 )
-INSERT_EVENT = insert(EventRow)
-DELETE_WORK = delete(WorkItemRow).where(WorkItemRow.run_id == bindparam("b_run_id"))
-INSERT_WORK = insert(WorkItemRow)
-DELETE_ASSIGNMENTS = delete(AssignmentRow).where(AssignmentRow.run_id == bindparam("b_run_id"))
-INSERT_ASSIGNMENT = insert(AssignmentRow)
+INSERT_EVENT = insert(EVENTS)
+DELETE_WORK = delete(WORK_ITEMS).where(WORK_ITEMS.c.run_id == bindparam("b_run_id"))
+INSERT_WORK = insert(WORK_ITEMS)
+DELETE_ASSIGNMENTS = delete(ASSIGNMENTS).where(ASSIGNMENTS.c.run_id == bindparam("b_run_id"))
+INSERT_ASSIGNMENT = insert(ASSIGNMENTS)
+SELECT_SOP = select(
+    SOPS.c.hash, SOPS.c.sop_id, SOPS.c.version, SOPS.c.path, SOPS.c.source, SOPS.c.compiled
+).where(SOPS.c.hash == bindparam("b_hash"))
 SELECT_EVENTS = (
-    select(*EVENT_COLUMNS).where(EventRow.run_id == bindparam("b_run_id")).order_by(EventRow.seq)
+    select(*EVENT_COLUMNS).where(EVENTS.c.run_id == bindparam("b_run_id")).order_by(EVENTS.c.seq)
 )
 
 

@@ -47,6 +47,7 @@ from . import chain, database, migrate, queries
 from .coltypes import to_utc
 from .errors import ConflictError, UnknownRunError, UnknownSopError
 from .heads import Head, Heads
+from .queries import ASSIGNMENTS, RUNS, SOPS, WORK_ITEMS
 from .records import (
     EventDraft,
     EventRecord,
@@ -57,7 +58,6 @@ from .records import (
     WorkItem,
     WorkItemRecord,
 )
-from .schema import AssignmentRow, RunRow, SopRow, WorkItemRow
 
 __all__ = ["Store"]
 
@@ -182,22 +182,13 @@ class Store:
         values = {**vars(sop), "created_at": now or datetime.now(UTC)}
         # INSERT … ON CONFLICT DO NOTHING is dialect-specific; import only the one in use
         dialect = importlib.import_module(f"sqlalchemy.dialects.{self._engine.dialect.name}")
-        statement = dialect.insert(SopRow).values(values).on_conflict_do_nothing()
+        statement = dialect.insert(SOPS).values(values).on_conflict_do_nothing()
         with self._write() as connection:
             connection.execute(statement)
 
     def get_sop(self, sop_hash: str) -> SopRecord:
         with self._read() as connection:
-            row = connection.execute(
-                select(
-                    SopRow.hash,
-                    SopRow.sop_id,
-                    SopRow.version,
-                    SopRow.path,
-                    SopRow.source,
-                    SopRow.compiled,
-                ).where(SopRow.hash == sop_hash)
-            ).one_or_none()
+            row = connection.execute(queries.SELECT_SOP, {"b_hash": sop_hash}).one_or_none()
         if row is None:
             raise UnknownSopError(sop_hash, self.url_display)
         return SopRecord(**row._asdict())
@@ -246,13 +237,13 @@ class Store:
         with self._write() as connection:
             wanted = {run.sop_hash for run in runs}
             known = set(
-                connection.execute(select(SopRow.hash).where(SopRow.hash.in_(wanted))).scalars()
+                connection.execute(select(SOPS.c.hash).where(SOPS.c.hash.in_(wanted))).scalars()
             )
             for sop_hash in sorted(wanted - known):
                 raise UnknownSopError(sop_hash, self.url_display)
             ids = list(
                 connection.execute(
-                    insert(RunRow).returning(RunRow.id, sort_by_parameter_order=True),
+                    insert(RUNS).returning(RUNS.c.id, sort_by_parameter_order=True),
                     [queries.new_run_row(run) for run in runs],
                 ).scalars()
             )
@@ -441,18 +432,18 @@ class Store:
         ``person``: runs with a role bound to that person; ``overdue_at``: runs
         whose earliest due time is before that moment.
         """
-        statement = select(*queries.RUN_COLUMNS).order_by(RunRow.id)
+        statement = select(*queries.RUN_COLUMNS).order_by(RUNS.c.id)
         if sop_id is not None:
-            statement = statement.where(RunRow.sop_id == sop_id)
+            statement = statement.where(RUNS.c.sop_id == sop_id)
         if status is not None:
-            statement = statement.where(RunRow.status == status)
+            statement = statement.where(RUNS.c.status == status)
         if person is not None:
             # IN (not EXISTS) so that the planner starts from the index on person
             statement = statement.where(
-                RunRow.id.in_(select(AssignmentRow.run_id).where(AssignmentRow.person == person))
+                RUNS.c.id.in_(select(ASSIGNMENTS.c.run_id).where(ASSIGNMENTS.c.person == person))
             )
         if overdue_at is not None:
-            statement = statement.where(RunRow.due_at.is_not(None), RunRow.due_at < overdue_at)
+            statement = statement.where(RUNS.c.due_at.is_not(None), RUNS.c.due_at < overdue_at)
         if limit is not None:
             statement = statement.limit(limit)
         with self._read() as connection:
@@ -462,18 +453,18 @@ class Store:
         """Everything waiting on ``person``: earliest due (overdue) first, undated last."""
         statement = (
             select(
-                WorkItemRow.run_id,
-                RunRow.title.label("run_title"),
-                RunRow.sop_id,
-                WorkItemRow.person,
-                WorkItemRow.kind,
-                WorkItemRow.phase,
-                WorkItemRow.title,
-                WorkItemRow.due_at,
+                WORK_ITEMS.c.run_id,
+                RUNS.c.title.label("run_title"),
+                RUNS.c.sop_id,
+                WORK_ITEMS.c.person,
+                WORK_ITEMS.c.kind,
+                WORK_ITEMS.c.phase,
+                WORK_ITEMS.c.title,
+                WORK_ITEMS.c.due_at,
             )
-            .join(RunRow, RunRow.id == WorkItemRow.run_id)
-            .where(WorkItemRow.person == person)
-            .order_by(WorkItemRow.due_at.asc().nulls_last(), WorkItemRow.run_id, WorkItemRow.id)
+            .join(RUNS, RUNS.c.id == WORK_ITEMS.c.run_id)
+            .where(WORK_ITEMS.c.person == person)
+            .order_by(WORK_ITEMS.c.due_at.asc().nulls_last(), WORK_ITEMS.c.run_id, WORK_ITEMS.c.id)
         )
         if limit is not None:
             statement = statement.limit(limit)
