@@ -28,8 +28,9 @@ SQLite settings, chosen for durability and for correct concurrent writers:
   never both read a run and then deadlock or fail upgrading to a write lock.
 
 PostgreSQL (``postgresql+psycopg://…``) uses the server defaults (READ
-COMMITTED); the store serialises writers of one run with row locks
-(``SELECT … FOR UPDATE``). This module holds no queries and no schema logic.
+COMMITTED); writers of one run are serialised by its row lock (taken by the
+version-checked ``UPDATE`` itself, or by ``SELECT … FOR UPDATE`` when the
+store reads the row to write). This module holds no queries and no schema logic.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@
 
 The schema is created and changed only by the Alembic migrations in
 ``opsflow/store/migrations`` (never ``create_all``); a test checks that these
-models and the migrations agree. Queries live in :mod:`opsflow.store.store`.
+models and the migrations agree. The store's statements
+(:mod:`opsflow.store.queries`) use these tables' columns as plain Core.
 """
 
 from __future__ import annotations
