@@ -62,7 +62,7 @@ BUILTIN_EVENTS = ("handoff", "approve", "reject")
 JOIN = "join"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """Where a node was written: 1-based line and column, end exclusive."""
 
@@ -83,7 +83,7 @@ def _span() -> Span:
     return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ref:
     """A name that refers to something declared elsewhere (role, phase, …)."""
 
@@ -94,7 +94,7 @@ class Ref:
         return self.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Role:
     """``role ID "Title"``: a named role that runs bind to people."""
 
@@ -107,7 +107,7 @@ class Role:
 FieldKind = _Literal["text", "number", "date", "choice"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldType:
     """The type of a field: text, number, date, or one of fixed choices."""
 
@@ -115,7 +115,7 @@ class FieldType:
     choices: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Field:
     """``field ID "Title" TYPE``: typed run data used in conditions."""
 
@@ -126,7 +126,7 @@ class Field:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """``event ID "Title" [by ROLE, …]``: a named event a phase may route on.
 
@@ -140,7 +140,7 @@ class Event:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Include:
     """``include "path"``: roles, fields and events shared from another file.
 
@@ -156,7 +156,7 @@ class Include:
 DurationUnit = _Literal["minutes", "hours", "days", "business_days", "weeks"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Duration:
     """An amount of time: ``2 business days``, ``4 hours``."""
 
@@ -171,7 +171,7 @@ class Duration:
         return f"{self.amount} {unit}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Criterion:
     """One item of a ``done when`` checklist; ``number`` counts from 1."""
 
@@ -183,7 +183,7 @@ class Criterion:
 QuorumKind = _Literal["count", "all", "majority", "fraction"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Quorum:
     """How many must agree.
 
@@ -207,7 +207,7 @@ class Quorum:
         return self.kind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Approval:
     """``approval by ROLE, …`` with its policy lines."""
 
@@ -222,7 +222,7 @@ class Approval:
 ValueKind = _Literal["number", "text", "date", "word"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Value:
     """A literal in a condition. ``word`` is a bare name (a choice)."""
 
@@ -239,7 +239,7 @@ class Value:
 CompareOp = _Literal["=", "!=", "<", "<=", ">", ">="]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Compare:
     """``FIELD OP VALUE``, e.g. ``budget > 10000`` (``is`` reads as ``=``)."""
 
@@ -249,7 +249,7 @@ class Compare:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """``FIELD is one of A, B`` (``negated`` for ``is not one of``)."""
 
@@ -259,19 +259,19 @@ class Member:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class And:
     items: tuple[Condition, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Or:
     items: tuple[Condition, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Not:
     item: Condition
     span: Span = _span()
@@ -280,7 +280,7 @@ class Not:
 Condition = Compare | Member | And | Or | Not
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     """``handoff to X [if C]`` or ``on EVENT go to X [if C]``.
 
@@ -295,7 +295,7 @@ class Route:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Milestone:
     """``milestone "Title" owner ROLE [due DURATION|DATE]``.
 
@@ -310,7 +310,7 @@ class Milestone:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase:
     """``phase ID "Title"``: one step, with exactly one owner (the R of RACI)."""
 
@@ -342,7 +342,7 @@ class Phase:
         return tuple(dict.fromkeys(r.event.name for r in self.routes))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Parallel:
     """``parallel ID "Title"``: tracks that run side by side, then a join.
 
@@ -358,7 +358,7 @@ class Parallel:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sop:
     """A whole ``.sop`` file (with its includes' declarations merged in).
 
