@@ -221,7 +221,8 @@ def check_header(ctx: Context) -> Iterator[Diagnostic]:
 @rule("E206", "empty-file", "a file with nothing in it")
 def check_empty(ctx: Context) -> Iterator[Diagnostic]:
     sop = ctx.sop
-    if sop.is_library and not (sop.roles or sop.fields or sop.events or sop.includes):
+    declared = sop.roles or sop.fields or sop.events or sop.includes or sop.phases
+    if sop.is_library and not (declared or sop.parallels):
         yield ctx.diag("E206", "this file is empty", m.Span(sop.path, 1, 1, 1, 1),
                        'start it with a header like: sop my-procedure "My procedure"')
 

@@ -150,3 +150,17 @@ def test_text_output_stops_after_200_problems_per_file(tmp_path: Path) -> None:
     assert f"{f}: ... and 300 more problems (use --format json to see them all)" in out
     code, out = run("check", "--format", "json", str(f))
     assert json.loads(out)["errors"] == 251 + 249
+
+
+def test_commands_that_load_a_broken_sop_show_every_diagnostic(tmp_path: Path) -> None:
+    f = tmp_path / "b.sop"
+    f.write_text(BROKEN)
+    result = CliRunner().invoke(cli, ["start", str(f), "--title", "x", "--as", "ann",
+                                      "--workspace", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert f"{f}:5:9: error[E210]: unknown role `bos` in phase `a`" in result.output
+    assert " 5 |   owner bos" in result.output
+    assert result.output.rstrip().endswith(
+        f"error: 3 errors in {f}; fix them (`opsflow check` lists them) and run the command again")
+    assert not (tmp_path / ".opsflow").exists()  # refused before any database was created

@@ -3,21 +3,48 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import OpsflowError
+from ..diagnostics import format_text
+from ..errors import OpsflowError, SopError
+
+
+def format_sop_error(exc: SopError) -> tuple[str, str]:
+    """Every diagnostic of a refused SOP (with source excerpts), and a one-line summary."""
+    sources: dict[str, str] = {}
+    for diag in exc.diagnostics:
+        if diag.span.file not in sources:
+            try:
+                sources[diag.span.file] = Path(diag.span.file).read_text("utf-8")
+            except (OSError, UnicodeDecodeError):
+                sources[diag.span.file] = ""
+    errors = [d for d in exc.diagnostics if d.is_error]
+    files = ", ".join(sorted({d.span.file for d in errors}))
+    count = f"{len(errors)} error{'' if len(errors) == 1 else 's'}"
+    summary = (f"{count} in {files}; fix them (`opsflow check` lists them) "
+               "and run the command again")
+    return format_text(exc.diagnostics, sources), summary
 
 
 class UserError(click.ClickException):
-    """An :class:`OpsflowError` on its way out of a command: ``error: …`` and its exit code."""
+    """An :class:`OpsflowError` on its way out of a command: ``error: …`` and its exit code.
+
+    A :class:`SopError` shows every diagnostic first, like ``opsflow check``.
+    """
 
     def __init__(self, error: OpsflowError) -> None:
         super().__init__(str(error))
         self.exit_code = error.exit_code
+        self.details = ""
+        if isinstance(error, SopError):
+            self.details, self.message = format_sop_error(error)
 
     def show(self, file: Any = None) -> None:
+        if self.details:
+            click.echo(self.details, nl=False, err=True, file=file)
         click.echo(f"error: {self.format_message()}", err=True, file=file)
 
 

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 import click
 
 from ..api import load
-from ..diagnostics import format_text
 from ..errors import Diagnostic, SopError
 from ..model import Sop
 from ..render import (
@@ -31,6 +30,7 @@ from ..render import (
 )
 from ..render.files import write_atomic
 from ..render.from_run import load_run_view
+from .common import format_sop_error
 from .db_cmd import database_options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,17 +41,9 @@ PROGRESS_FROM = 20
 
 def _refuse(exc: SopError) -> click.exceptions.Exit:
     """Print every diagnostic of a refused SOP; the caller raises the result."""
-    sources: dict[str, str] = {}
-    for diag in exc.diagnostics:
-        try:
-            sources.setdefault(diag.span.file, Path(diag.span.file).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError):
-            pass
-    errors = [d for d in exc.diagnostics if d.is_error]
-    click.echo(format_text(exc.diagnostics, sources), nl=False, err=True)
-    files = sorted({d.span.file for d in errors})
-    click.echo(f"error: nothing was written: {_count(errors)} in {', '.join(files)}; "
-               "fix them (`opsflow check` lists them) and run the command again", err=True)
+    details, summary = format_sop_error(exc)
+    click.echo(details, nl=False, err=True)
+    click.echo(f"error: nothing was written: {summary}", err=True)
     return click.exceptions.Exit(1)
 
 
