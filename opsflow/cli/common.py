@@ -35,12 +35,12 @@ class UserError(click.ClickException):
     A :class:`SopError` shows every diagnostic first, like ``opsflow check``.
     """
 
+    exit_code = OpsflowError.exit_code
+
     def __init__(self, error: OpsflowError) -> None:
-        super().__init__(str(error))
-        self.exit_code = error.exit_code
-        self.details = ""
-        if isinstance(error, SopError):
-            self.details, self.message = format_sop_error(error)
+        details, message = format_sop_error(error) if isinstance(error, SopError) else ("", "")
+        super().__init__(message or str(error))
+        self.details = details
 
     def show(self, file: Any = None) -> None:
         if self.details:
