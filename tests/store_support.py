@@ -194,3 +194,18 @@ def die_in_transaction(url: str, run_id: int, ready: str, events: int) -> None:
             events=[EventDraft("killed", "bump", T0, payload={"i": i}) for i in range(events)],
             now=T0,
         )
+
+
+def kill_when_ready(victim: Any, ready: Path) -> None:
+    """Start ``victim`` (a process), wait until it creates ``ready``, then SIGKILL it."""
+    import signal
+
+    victim.start()
+    deadline = time.monotonic() + 120
+    while not ready.exists():
+        assert victim.is_alive() and time.monotonic() < deadline, "the victim never got going"
+        time.sleep(0.02)
+    assert victim.pid is not None
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join(timeout=60)
+    assert victim.exitcode == -signal.SIGKILL

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
-import signal
-import time
 from pathlib import Path
 
 import pytest
 from engine_support import CONTENT_PEOPLE, SOPS, die_mid_handoff
+from store_support import kill_when_ready
 
 from opsflow.engine import Engine
 from opsflow.store import Store
@@ -28,15 +26,7 @@ def test_killed_mid_handoff_leaves_nothing_half_written(store_url: str, tmp_path
         events_before = len(engine.history(run_id))
     ready = tmp_path / "ready"
     victim = SPAWN.Process(target=die_mid_handoff, args=(store_url, run_id, str(ready)))
-    victim.start()
-    deadline = time.monotonic() + 120
-    while not ready.exists():
-        assert victim.is_alive() and time.monotonic() < deadline, "the victim never got going"
-        time.sleep(0.02)
-    assert victim.pid is not None
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.join(timeout=60)
-    assert victim.exitcode == -signal.SIGKILL
+    kill_when_ready(victim, ready)
 
     with Engine(Store.open(store_url)) as engine:
         assert engine.store.get_run(run_id) == before

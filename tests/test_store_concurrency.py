@@ -8,9 +8,6 @@ upgrade it exactly once.
 from __future__ import annotations
 
 import multiprocessing
-import os
-import signal
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +17,7 @@ from store_support import (
     bump_with_retry,
     die_in_transaction,
     hammer,
+    kill_when_ready,
     new_run,
     open_fresh,
     race,
@@ -98,15 +96,7 @@ def test_a_process_killed_mid_transaction_leaves_the_database_consistent(
     run = new_run(store)
     ready = tmp_path / "ready"
     victim = SPAWN.Process(target=die_in_transaction, args=(store_url, run.id, str(ready), 2000))
-    victim.start()
-    deadline = time.monotonic() + 120
-    while not ready.exists():
-        assert victim.is_alive() and time.monotonic() < deadline, "the victim never got going"
-        time.sleep(0.02)
-    assert victim.pid is not None
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.join(timeout=60)
-    assert victim.exitcode == -signal.SIGKILL
+    kill_when_ready(victim, ready)
 
     assert store.get_run(run.id) == run
     _assert_log_matches_state(store, run.id, bumps=0, appends=0)
