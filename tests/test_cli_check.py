@@ -164,3 +164,12 @@ def test_commands_that_load_a_broken_sop_show_every_diagnostic(tmp_path: Path) -
     assert result.output.rstrip().endswith(
         f"error: 3 errors in {f}; fix them (`opsflow check` lists them) and run the command again")
     assert not (tmp_path / ".opsflow").exists()  # refused before any database was created
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    from opsflow.cli import COMMANDS
+
+    for name in COMMANDS:
+        code, out = run(name, "--help")
+        assert code == 0, name
+        assert "Example" in out, name
