@@ -45,7 +45,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from opsflow.engine import Engine, RunSpec
+from opsflow.run.engine import Engine, RunSpec
 from opsflow.store import Store
 from opsflow.store.database import SYNC_ENV_VAR
 

@@ -3,7 +3,7 @@
 The public facade. Names are imported lazily so that importing ``opsflow``
 stays cheap (the CLI's start-up time depends on it):
 
-* :func:`load`, :func:`loads` — a checked :class:`~opsflow.model.Sop`;
+* :func:`load`, :func:`loads` — a checked :class:`~opsflow.lang.model.Sop`;
 * :func:`check_paths`, :func:`check_text` — diagnostics without raising;
 * :class:`OpsflowError`, :class:`SopError`, :class:`Diagnostic`.
 """

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .checks import run_checks
 from .errors import Diagnostic, SopError
-from .loader import find_sop_files, parse_source, read_source
-from .model import Sop
+from .lang.checks import run_checks
+from .lang.loader import find_sop_files, parse_source, read_source
+from .lang.model import Sop
 
 __all__ = ["CheckReport", "check_paths", "check_text", "load", "loads"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # keep `import opsflow.errors` cheap: the CLI's start-up depends on it
-    from .model import Span
+    from .lang.model import Span
 
 Severity = Literal["error", "warning"]
 

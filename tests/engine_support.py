@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import opsflow
-from opsflow.compiler import compile_sop
-from opsflow.runcore import Action, Change, apply
-from opsflow.runstate import RunState
+from opsflow.run.compiler import compile_sop
+from opsflow.run.core import Action, Change, apply
+from opsflow.run.state import RunState
 
 ROOT = Path(__file__).resolve().parent.parent
 SOPS = ROOT / "sops"
@@ -43,7 +43,7 @@ def compiled_text(text: str, tmp: Path, name: str = "t") -> dict[str, Any]:
 
 
 class Runner:
-    """Drives one run through :func:`opsflow.runcore.apply`, keeping its event log."""
+    """Drives one run through :func:`opsflow.run.core.apply`, keeping its event log."""
 
     def __init__(self, compiled_sop: dict[str, Any], now: dt.datetime = T0) -> None:
         self.c = compiled_sop
@@ -116,8 +116,8 @@ def hammer_engine(url: str, run_ids: list[int], seed: int, rounds: int,
     import random
     import time
 
-    from opsflow.engine import Engine
-    from opsflow.runerrors import RunError
+    from opsflow.run.engine import Engine
+    from opsflow.run.errors import RunError
     from opsflow.store import ConflictError, Store
 
     rng = random.Random(seed)
@@ -159,7 +159,7 @@ def die_mid_handoff(url: str, run_id: int, ready: str) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine as SqlEngine
 
-    from opsflow.engine import Engine
+    from opsflow.run.engine import Engine
     from opsflow.store import Store
 
     def stall(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 import opsflow
-from opsflow.model import Sop
+from opsflow.lang.model import Sop
 from opsflow.render import RunView
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import opsflow
-from opsflow.checks import CODES, RULES
-from opsflow.diagnostics import format_text
+from opsflow.lang.checks import CODES, RULES
+from opsflow.lang.diagnostics import format_text
 
 CASES = Path(__file__).parent / "check_cases"
 UPDATE = os.environ.get("OPSFLOW_UPDATE_GOLDEN") == "1"

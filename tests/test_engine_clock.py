@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from opsflow.clock import FixedClock, SystemClock, add_duration, from_iso, to_iso, utc
-from opsflow.model import Duration
+from opsflow.lang.model import Duration
+from opsflow.run.clock import FixedClock, SystemClock, add_duration, from_iso, to_iso, utc
 
 UTC = dt.UTC
 FRI_15 = dt.datetime(2025, 1, 3, 15, 0, tzinfo=UTC)  # a Friday

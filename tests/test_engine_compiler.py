@@ -15,8 +15,8 @@ import pytest
 from transitions import Machine
 
 import opsflow
-from opsflow.compiler import END, compile_sop, join_state, sop_hash
-from opsflow.sophash import file_state, hash_texts
+from opsflow.run.compiler import END, compile_sop, join_state, sop_hash
+from opsflow.run.sophash import file_state, hash_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 SOPS = sorted((ROOT / "sops").glob("*.sop"))

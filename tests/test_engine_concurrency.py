@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from engine_support import HAMMER_PEOPLE, HAMMER_SOP, hammer_engine
 
-from opsflow.engine import Engine
+from opsflow.run.engine import Engine
 from opsflow.store import Store
 
 SPAWN = multiprocessing.get_context("spawn")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import opsflow
-from opsflow import conditions
-from opsflow.compiler import condition_data
-from opsflow.fieldvalues import FieldValueError, parse_value, typed_fields
+from opsflow.run import conditions
+from opsflow.run.compiler import condition_data
+from opsflow.run.fieldvalues import FieldValueError, parse_value, typed_fields
 
 FIELDS = """\
 field budget "Budget" number

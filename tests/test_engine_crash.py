@@ -9,7 +9,7 @@ import pytest
 from engine_support import CONTENT_PEOPLE, SOPS, die_mid_handoff
 from store_support import kill_when_ready
 
-from opsflow.engine import Engine
+from opsflow.run.engine import Engine
 from opsflow.store import Store
 
 SPAWN = multiprocessing.get_context("spawn")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from engine_support import compiled, compiled_text
 
-from opsflow.machine import Token, clear_cache, fire, flow_for
+from opsflow.run.machine import Token, clear_cache, fire, flow_for
 
 
 class Allow:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from opsflow import policy
+from opsflow.run import policy
 
 NOW = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
 BOARD = ["ann", "bob", "cat", "dan", "eve", "fay", "gus"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from engine_support import CONTENT_PEOPLE, ONBOARDING_PEOPLE, T0, Runner, compiled, compiled_text
 
-from opsflow.runcore import Action, Change, NotAllowed, RunError, apply, replay
-from opsflow.runstate import RunState
+from opsflow.run.core import Action, Change, NotAllowed, RunError, apply, replay
+from opsflow.run.state import RunState
 
 
 @pytest.fixture

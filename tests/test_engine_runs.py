@@ -15,10 +15,10 @@ import pytest
 from engine_support import CONTENT_PEOPLE, ONBOARDING_PEOPLE, SOPS, T0
 from store_support import run_sql
 
-from opsflow.clock import FixedClock
-from opsflow.engine import Engine, RunSpec
-from opsflow.runerrors import NotAllowed, RunError
-from opsflow.runstatus import render_status
+from opsflow.run.clock import FixedClock
+from opsflow.run.engine import Engine, RunSpec
+from opsflow.run.errors import NotAllowed, RunError
+from opsflow.run.status import render_status
 from opsflow.store import ConflictError, Store, UnknownRunError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opsflow.engine import Engine
+from opsflow.run.engine import Engine
 from opsflow.store import Store
 
 SOP = """sop hire "Hire"

@@ -2,7 +2,7 @@
 
 Every ``sops/**/*.sop`` must check without errors or warnings. Then the
 models of all examples are walked and the constructs found are compared
-with what the model can express: every node class of :mod:`opsflow.model`,
+with what the model can express: every node class of :mod:`opsflow.lang.model`,
 every kind named by its ``Literal`` types (field types, quorum kinds,
 duration units, comparison operators, value kinds) and every optional
 attribute set to something other than its default. A construct added to
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import opsflow
-from opsflow import model as m
+from opsflow.lang import model as m
 
 SOPS = Path(__file__).resolve().parent.parent / "sops"
 PROCEDURES = sorted(p for p in SOPS.glob("*.sop"))

@@ -14,10 +14,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from opsflow.cli import cli
-from opsflow.clock import FixedClock
-from opsflow.engine import Engine
 from opsflow.render import render_playbook
 from opsflow.render.from_run import load_run_view
+from opsflow.run.clock import FixedClock
+from opsflow.run.engine import Engine
 from opsflow.store import Store
 
 SOPS = Path(__file__).resolve().parent.parent / "sops"

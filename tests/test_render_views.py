@@ -9,8 +9,8 @@ import pytest
 from render_support import SOPS, sample_run
 
 import opsflow
-from opsflow.loader import parse_source
-from opsflow.model import Sop
+from opsflow.lang.loader import parse_source
+from opsflow.lang.model import Sop
 from opsflow.render import PhaseRun, RunView, Vote, build_view, render_playbook
 from opsflow.render.flow import layout
 from opsflow.render.runview import format_time

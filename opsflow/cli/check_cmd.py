@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from ..api import check_paths
-from ..checks import CODES
-from ..diagnostics import format_json, format_text, summary_line
+from ..lang.checks import CODES
+from ..lang.diagnostics import format_json, format_text, summary_line
 
 
 @click.command("check")

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from ..diagnostics import format_text
 from ..errors import OpsflowError, SopError
+from ..lang.diagnostics import format_text
 
 
 def format_sop_error(exc: SopError) -> tuple[str, str]:

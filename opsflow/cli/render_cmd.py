@@ -3,7 +3,7 @@
 Thin commands over :mod:`opsflow.render`: they load the SOP (an SOP with
 errors is refused with the checker's diagnostics, nothing is written), call
 one library function and print or write the result. ``--run`` asks the run
-engine for the run's state through ``opsflow.engine.run_view`` when the
+engine for the run's state through ``opsflow.run.engine.run_view`` when the
 engine provides it.
 """
 
@@ -19,7 +19,7 @@ import click
 
 from ..api import load
 from ..errors import Diagnostic, SopError
-from ..model import Sop
+from ..lang.model import Sop
 from ..render import (
     DIAGRAM_FORMATS,
     RACI_FORMATS,

@@ -2,7 +2,7 @@
 
 ``--as PERSON`` (default ``$OPSFLOW_USER``; neither gives a one-line error
 naming the fix), ``--phase``, the ``RUN`` argument, and opening the
-:class:`~opsflow.engine.Engine` on ``--db``/``--workspace``. Kept apart from
+:class:`~opsflow.run.engine.Engine` on ``--db``/``--workspace``. Kept apart from
 the command modules so that ``opsflow status`` loads only what it needs.
 """
 
@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ..engine import Engine
 from ..errors import OpsflowError
+from ..run.engine import Engine
 from .db_cmd import database_options
 
 __all__ = ["USER_ENV", "NoActor", "acting", "actor_option", "open_engine", "phase_option",

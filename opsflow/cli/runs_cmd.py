@@ -1,7 +1,7 @@
 """The commands that act on runs: ``start``, ``tick``, ``approve``, ``handoff``, ….
 
 Each command opens the database (``--db URL``, else ``OPSFLOW_DATABASE_URL``,
-else ``<workspace>/.opsflow/opsflow.db``), calls one :class:`~opsflow.engine.Engine`
+else ``<workspace>/.opsflow/opsflow.db``), calls one :class:`~opsflow.run.engine.Engine`
 method and prints what happened. Every action names its actor with
 ``--as PERSON`` (default: ``OPSFLOW_USER``). All logic lives in the engine;
 this module parses arguments and prints. The reading commands (``status``,
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import click
 
-from ..engine import ActResult, Engine
+from ..run.engine import ActResult, Engine
 from .db_cmd import database_options
 from .run_options import acting, actor_option, open_engine, phase_option, run_argument
 

@@ -1,6 +1,6 @@
 """The commands that read runs: ``status``, ``inbox``, ``list``, ``history``, ``verify``.
 
-Each opens the database, calls one :class:`~opsflow.engine.Engine` method and
+Each opens the database, calls one :class:`~opsflow.run.engine.Engine` method and
 prints. Importing this module loads click, SQLAlchemy and the engine's light
 modules only (no parser, no templates, no state machine), so ``opsflow
 status`` starts fast.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from ..runstatus import render_status, when
+from ..run.status import render_status, when
 from .db_cmd import database_options
 from .run_options import acting, actor_option, open_engine, reads_a_run
 

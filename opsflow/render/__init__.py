@@ -1,7 +1,7 @@
 """Publishing SOPs: Markdown playbooks, RACI charts, diagrams and a static site.
 
 The public functions of the render stage. Each takes a checked
-:class:`~opsflow.model.Sop` (from :func:`opsflow.load`), builds the
+:class:`~opsflow.lang.model.Sop` (from :func:`opsflow.load`), builds the
 view-model (:mod:`.viewmodel`) and renders it through the Jinja2 templates in
 ``renderers/``:
 
@@ -17,7 +17,7 @@ Nothing here prints; errors are :class:`~opsflow.errors.OpsflowError`.
 
 from __future__ import annotations
 
-from ..model import Sop
+from ..lang.model import Sop
 from . import diagram as _diagram
 from . import documents as _documents
 from .documents import RenderError

@@ -20,7 +20,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Literal
 
-from .. import model as m
+from ..lang import model as m
 from .templates import render
 from .viewmodel import Branch, ParallelView, PhaseView, RouteView, SopView
 

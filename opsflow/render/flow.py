@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .. import model as m
+from ..lang import model as m
 
 __all__ = ["Layout", "layout"]
 

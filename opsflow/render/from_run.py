@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from ..model import Sop
+from ..lang.model import Sop
 from .runview import PhaseRun, RunView, Vote
 
 __all__ = ["load_run_view", "run_view_of"]
@@ -27,7 +27,7 @@ def _time(text: str | None) -> dt.datetime | None:
 def run_view_of(run_id: int, title: str, state: dict[str, object], events: Iterable[object],
                 now: dt.datetime) -> RunView:
     """Build the view from a run's state dict and its events (``EventRecord``s)."""
-    from ..runstate import RunState
+    from ..run.state import RunState
 
     run = RunState.from_dict(dict(state))
     # the run's state keeps only the phases it is in; the events tell the latest
@@ -90,8 +90,8 @@ def load_run_view(run: str | int, *, db_url: str | None = None,
                   workspace: str | os.PathLike[str] | None = None) -> tuple[Sop, RunView]:
     """The SOP version run ``run`` pinned, and the run's view, read from the database."""
     from ..api import loads
-    from ..engine import Engine
     from ..errors import OpsflowError
+    from ..run.engine import Engine
 
     try:
         run_id = int(str(run).lstrip("#"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .. import model as m
+from ..lang import model as m
 from .words import Namer
 
 __all__ = ["LEGEND", "LintItem", "RaciRow", "RaciView", "build_raci"]

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import Diagnostic, SopError
-from ..loader import find_sop_files, read_source
-from ..model import Sop
+from ..lang.loader import find_sop_files, read_source
+from ..lang.model import Sop
 from . import diagram as dg
 from . import documents
 from .files import prepare_dir, read_bytes, remove_file, write_atomic

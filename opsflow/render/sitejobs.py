@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from ..api import load
 from ..errors import Diagnostic, SopError
-from ..model import Sop
+from ..lang.model import Sop
 from . import diagram as dg
 from . import documents
 from .pages import Link, PageInfo, href, library_page, page_base, sop_page

@@ -1,6 +1,6 @@
 """The view-model: what the renderers show, built once from a checked SOP.
 
-:func:`build_view` turns a :class:`~opsflow.model.Sop` (and, for a run, a
+:func:`build_view` turns a :class:`~opsflow.lang.model.Sop` (and, for a run, a
 :class:`~opsflow.render.runview.RunView`) into small frozen dataclasses:
 phases in reading order and numbered, roles with their people, the RACI
 matrix, approval policies, routes, due times and milestones in plain words.
@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from .. import model as m
+from ..lang import model as m
 from . import words
 from .flow import layout
 from .raci import RaciView, build_raci

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from .. import model as m
+from ..lang import model as m
 
 __all__ = [
     "Namer",

@@ -35,7 +35,7 @@ JsonDict = dict[str, Any]
 class SopRecord:
     """One exact SOP version as a run pins it: source text and compiled form.
 
-    ``hash`` is the engine's fingerprint of the source (see :mod:`opsflow.sophash`);
+    ``hash`` is the engine's fingerprint of the source (see :mod:`opsflow.run.sophash`);
     the store only uses it as the key. ``version`` is the SOP's ``version`` line as
     written (``"3"``, ``"1.2"``; ``""`` if it has none).
     """

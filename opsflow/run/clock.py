@@ -27,7 +27,7 @@ _PLAIN_UNITS = {
 
 
 class DurationLike(Protocol):
-    """An SOP duration: :class:`opsflow.model.Duration` has these attributes."""
+    """An SOP duration: :class:`opsflow.lang.model.Duration` has these attributes."""
 
     @property
     def amount(self) -> int: ...
@@ -88,7 +88,7 @@ def from_iso(text: str) -> dt.datetime:
 
 def add_duration(start: dt.datetime, duration: DurationLike | Mapping[str, object]
                  ) -> dt.datetime:
-    """``start`` plus a duration given as a model :class:`~opsflow.model.Duration` or
+    """``start`` plus a duration given as a model :class:`~opsflow.lang.model.Duration` or
     its compiled form ``{"amount": 2, "unit": "business_days"}``.
 
     Business days count only Mondays to Fridays: Friday 15:00 plus one

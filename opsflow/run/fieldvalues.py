@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .errors import OpsflowError
+from ..errors import OpsflowError
 
 __all__ = ["FieldValueError", "Scalar", "parse_value", "typed", "typed_fields"]
 

@@ -27,8 +27,8 @@ from . import conditions, policy
 from .authority import listing, roles_text
 from .clock import add_duration, from_iso
 from .fieldvalues import typed_fields
-from .runstate import RunState, TokenState
 from .sophash import FileState
+from .state import RunState, TokenState
 
 __all__ = [
     "MilestoneStatus",

@@ -8,7 +8,7 @@ criteria and votes per phase, field values (canonical text), role
 assignments and reached milestones. ``to_dict``/``from_dict`` round-trip
 exactly; times are ISO-8601 UTC text.
 
-This module holds state; it does not change it (see :mod:`opsflow.runcore`).
+This module holds state; it does not change it (see :mod:`opsflow.run.core`).
 """
 
 from __future__ import annotations

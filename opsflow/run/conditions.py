@@ -1,8 +1,8 @@
 """Route conditions at run time: plain data, a safe evaluator, plain words.
 
-The compiler turns the model's condition nodes (:class:`~opsflow.model.Compare`,
-:class:`~opsflow.model.Member`, :class:`~opsflow.model.And`, ``Or``, ``Not``)
-into plain JSON data (:func:`opsflow.compiler.condition_data`)::
+The compiler turns the model's condition nodes (:class:`~opsflow.lang.model.Compare`,
+:class:`~opsflow.lang.model.Member`, :class:`~opsflow.lang.model.And`, ``Or``, ``Not``)
+into plain JSON data (:func:`opsflow.run.compiler.condition_data`)::
 
     {"compare": "budget", "op": ">", "value": {"kind": "number", "value": "10000"}}
     {"member": "risk", "values": [{"kind": "word", "value": "high"}], "negated": false}

@@ -3,13 +3,13 @@
 :func:`apply` takes the compiled SOP, the current :class:`RunState` (None
 for ``start``), an :class:`Action`, the actor and the time, and returns the
 new state plus the :class:`Change` records (events) to store — or raises a
-:class:`~opsflow.runerrors.RunError`. It reads no clock and no database, so
+:class:`~opsflow.run.errors.RunError`. It reads no clock and no database, so
 replaying a run's stored events through it rebuilds exactly the stored
 state (:func:`replay`; ``opsflow verify`` uses it).
 
-The actions themselves are in :mod:`opsflow.runactions`; phase moves go
+The actions themselves are in :mod:`opsflow.run.actions`; phase moves go
 through the SOP's shared ``transitions`` machine, whose guards ask the
-:class:`~opsflow.runcontext.RunContext` of the action in progress. After
+:class:`~opsflow.run.context.RunContext` of the action in progress. After
 every action an approval that the votes have decided (and whose voting
 window has passed) moves on by itself: ``approve`` once the checklist is
 complete, ``reject`` at once.
@@ -27,10 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .runactions import ACTIONS, start
-from .runcontext import Change, RunContext
-from .runerrors import NotAllowed, RunError
-from .runstate import RunState
+from .actions import ACTIONS, start
+from .context import Change, RunContext
+from .errors import NotAllowed, RunError
+from .state import RunState
 
 __all__ = ["KINDS", "Action", "Change", "NotAllowed", "RunError", "apply", "replay"]
 

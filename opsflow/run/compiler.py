@@ -1,13 +1,13 @@
 """Stage 4: compile a checked SOP into plain data for the run engine.
 
-:func:`compile_sop` turns a :class:`~opsflow.model.Sop` into a JSON-serialisable
+:func:`compile_sop` turns a :class:`~opsflow.lang.model.Sop` into a JSON-serialisable
 dict. Its ``states`` and ``transitions`` are exactly what
 ``transitions.Machine(states=..., transitions=..., auto_transitions=False)``
 takes: conditions are names the engine's token model answers (see
-:mod:`opsflow.machine`). The rest is what the run engine needs at run time
+:mod:`opsflow.run.machine`). The rest is what the run engine needs at run time
 without the parser: roles, fields, events, and per phase its owner, RACI,
 checklist texts, approval policy, due time, routes (conditions as plain data,
-see :mod:`opsflow.conditions`), milestones and parallel blocks.
+see :mod:`opsflow.run.conditions`), milestones and parallel blocks.
 
 Machine states: every phase; every parallel block id (entering it forks one
 token per track); ``BLOCK:join`` per block (a track's ``handoff to join``
@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from . import model as m
+from ..lang import model as m
 from .sophash import hash_texts, read_text
 
 __all__ = ["END", "FORMAT", "GUARD_IF", "compile_sop", "condition_data", "join_state", "sop_hash"]

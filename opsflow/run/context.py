@@ -1,8 +1,8 @@
 """One action in progress on one run: guard answers and token moves.
 
 A :class:`RunContext` holds a copy of the run's state while the run core
-(:mod:`opsflow.runcore`) applies one action to it. It is the
-:class:`~opsflow.machine.GuardContext` the shared ``transitions`` machine
+(:mod:`opsflow.run.core`) applies one action to it. It is the
+:class:`~opsflow.run.machine.GuardContext` the shared ``transitions`` machine
 asks (owner acting, checklist complete, approval decided, event allowed,
 tracks joined, route conditions), it moves tokens through the machine
 (entering phases with their due times, forking and joining parallel tracks,
@@ -23,10 +23,10 @@ from . import conditions, policy
 from .authority import listing, require
 from .clock import add_duration, from_iso, to_iso
 from .compiler import END
+from .errors import RunError
 from .fieldvalues import typed_fields
 from .machine import Flow, fire, flow_for
-from .runerrors import RunError
-from .runstate import RunState, TokenState
+from .state import RunState, TokenState
 
 __all__ = ["Change", "RunContext"]
 

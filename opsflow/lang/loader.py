@@ -2,8 +2,8 @@
 
 This is where file-system problems (missing path, a folder, binary or
 non-UTF-8 content, an include that cannot be found or includes itself)
-become diagnostics. Parsing is :mod:`opsflow.parser`; meaning is checked
-by :mod:`opsflow.checks`.
+become diagnostics. Parsing is :mod:`opsflow.lang.parser`; meaning is checked
+by :mod:`opsflow.lang.checks`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from .errors import Diagnostic, SopError
+from ..errors import Diagnostic, SopError
 from .model import Event, Field, Include, Role, Sop, Span
 from .parser import parse_text
 

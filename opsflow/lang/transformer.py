@@ -20,8 +20,8 @@ from typing import Any
 
 from lark import Token, Transformer
 
+from ..errors import Diagnostic
 from . import model as m
-from .errors import Diagnostic
 
 _UNITS = {
     "minute": "minutes",
@@ -46,7 +46,7 @@ def slug(title: str) -> str:
 
 
 class SopTransformer(Transformer[Token, m.Sop]):
-    """Builds a :class:`~opsflow.model.Sop` from the tree of one file."""
+    """Builds a :class:`~opsflow.lang.model.Sop` from the tree of one file."""
 
     def __init__(self, filename: str = "<text>", source: str = "") -> None:
         super().__init__()

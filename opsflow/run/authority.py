@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .runerrors import NotAllowed
-from .runstate import RunState
+from .errors import NotAllowed
+from .state import RunState
 
 __all__ = ["listing", "require", "roles_text", "who_may"]
 

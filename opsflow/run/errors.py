@@ -9,7 +9,7 @@ and the fix. The engine records every refused attempt as an event.
 
 from __future__ import annotations
 
-from .errors import OpsflowError
+from ..errors import OpsflowError
 
 __all__ = ["NotAllowed", "RunError"]
 

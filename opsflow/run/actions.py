@@ -1,12 +1,12 @@
 """The actions a person can take on a run, one function each.
 
-Each handler gets the :class:`~opsflow.runcontext.RunContext` of the action
+Each handler gets the :class:`~opsflow.run.context.RunContext` of the action
 in progress and the action's arguments; it checks the actor's authority and
 the input, changes the state, records the command's :class:`Change` (with
 ``payload["action"]``: the action with every choice resolved, so that replay
 repeats it exactly) and moves tokens through the machine where the action
-does. Handlers raise :class:`~opsflow.runerrors.RunError` (or
-:class:`~opsflow.runerrors.NotAllowed`) to refuse. :data:`ACTIONS` maps each
+does. Handlers raise :class:`~opsflow.run.errors.RunError` (or
+:class:`~opsflow.run.errors.NotAllowed`) to refuse. :data:`ACTIONS` maps each
 action kind to its handler; ``start`` is :func:`start`.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 from . import policy
 from .authority import listing, require, roles_text, who_may
 from .clock import to_iso
+from .context import RunContext
+from .errors import NotAllowed, RunError
 from .fieldvalues import FieldValueError, parse_value
-from .runcontext import RunContext
-from .runerrors import NotAllowed, RunError
 
 __all__ = ["ACTIONS", "DECISIONS", "start"]
 

@@ -3,8 +3,8 @@
 :func:`flow_for` builds a :class:`transitions.Machine` from the compiled
 ``states`` and ``transitions`` (``auto_transitions=False``) once per SOP hash
 and caches it. The machine holds no runs. To act on a run, the run core
-(:mod:`opsflow.runcontext`) binds one *token* (a :class:`Token`: one active phase of one run) to the
-machine with :func:`fire`, triggers one event, and unbinds it again — so an
+(:mod:`opsflow.run.context`) binds one *token* (a :class:`Token`: one active
+phase of one run) to the machine with :func:`fire`, triggers one event, and unbinds it again — so an
 action costs the same with 10 runs as with 100,000, and several threads can
 act at once (binding, triggering and unbinding happen under the flow's lock).
 

@@ -2,11 +2,11 @@
 
 :class:`Engine` is the library face of runs. Each action reads the run from
 the :class:`~opsflow.store.Store`, applies it with the pure run core
-(:func:`opsflow.runcore.apply`, which moves tokens through the SOP's shared
+(:func:`opsflow.run.core.apply`, which moves tokens through the SOP's shared
 ``transitions`` machine), and writes the new state, its events and the
 run's work items in one transaction with an optimistic version check.
 
-* A refused action (:class:`~opsflow.runerrors.RunError`, e.g. an actor
+* A refused action (:class:`~opsflow.run.errors.RunError`, e.g. an actor
   outside the role the SOP gives the action) is recorded as a ``refused``
   event and raised with the run's number in front of its message.
 * A stale concurrent update raises the store's
@@ -30,12 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .clock import Clock, SystemClock
-from .runerrors import RunError
-from .runstate import RunState
-from .runstatus import RunStatus, build_status, work_items
-from .sophash import file_state
-from .store import (
+from ..store import (
     ConflictError,
     EventDraft,
     EventRecord,
@@ -46,10 +41,15 @@ from .store import (
     WorkItem,
     WorkItemRecord,
 )
+from .clock import Clock, SystemClock
+from .errors import RunError
+from .sophash import file_state
+from .state import RunState
+from .status import RunStatus, build_status, work_items
 
 if TYPE_CHECKING:
-    from .model import Sop
-    from .runcore import Action, Change
+    from ..lang.model import Sop
+    from .core import Action, Change
 
 __all__ = ["RETRIED", "ActResult", "Engine", "InboxItem", "VerifyReport"]
 
@@ -129,9 +129,9 @@ class Engine:
         return record
 
     def _pin(self, sop: Sop | str | os.PathLike[str]) -> SopRecord:
-        from .api import load
+        from ..api import load
+        from ..lang.model import Sop
         from .compiler import compile_sop
-        from .model import Sop
 
         if not isinstance(sop, Sop):
             sop = load(Path(sop).resolve())
@@ -169,7 +169,7 @@ class Engine:
     def start_many(self, sop: Sop | str | os.PathLike[str], runs: Sequence[RunSpec], *,
                    actor: str) -> list[int]:
         """Start several runs of one SOP in one transaction (imports, bulk loading)."""
-        from .runcore import Action, apply
+        from .core import Action, apply
 
         record = self._pin(sop)
         now = self.clock.now()
@@ -195,7 +195,7 @@ class Engine:
         and the engine reads the run afresh and tries again before saying
         anything — so the outcome is always decided on the current run.
         """
-        from .runcore import apply
+        from .core import apply
 
         actor = actor.strip()
         if not actor:
@@ -243,7 +243,7 @@ class Engine:
         self.store.append_event(run.id, EventDraft(actor, "refused", now, phase, None, payload))
 
     def _do(self, run_id: int, kind: str, actor: str, **args: Any) -> ActResult:
-        from .runcore import Action
+        from .core import Action
 
         return self.act(run_id, Action(kind, {k: v for k, v in args.items() if v is not None}),
                         actor)
@@ -310,7 +310,7 @@ class Engine:
 
     def verify(self, run_id: int) -> VerifyReport:
         """Check the run's event chain and that replaying it gives the stored state."""
-        from .runcore import Change, replay
+        from .core import Change, replay
 
         run = self.store.get_run(run_id)
         events = self.store.events(run_id)

@@ -7,7 +7,7 @@ The text form is the one compilers use::
           |         ^^^^^^
           = hint: did you mean `writer`?
 
-This module only formats; finding problems is :mod:`opsflow.checks`.
+This module only formats; finding problems is :mod:`opsflow.lang.checks`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from .errors import Diagnostic
+from ..errors import Diagnostic
 
 __all__ = ["format_diagnostic", "format_json", "format_text", "summary_line"]
 

@@ -7,7 +7,7 @@ turned into a :class:`~opsflow.errors.Diagnostic` that says what was
 expected in the language's own words, never in Lark's terminal names.
 
 This module does not resolve includes or check meaning: see
-:mod:`opsflow.loader` and :mod:`opsflow.checks`.
+:mod:`opsflow.lang.loader` and :mod:`opsflow.lang.checks`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import Indenter
 
-from .errors import Diagnostic, SopError
+from ..errors import Diagnostic, SopError
+from ..resources import grammar_text
 from .model import Sop, Span
-from .resources import grammar_text
 from .transformer import SopTransformer
 
 __all__ = ["parse_text"]
@@ -392,7 +392,7 @@ def _resume_line(lines: list[str], after: int) -> int | None:
 
 
 def parse_text(text: str, filename: str = "<text>") -> Sop:
-    """Parse one file's text into a :class:`~opsflow.model.Sop` (includes not merged).
+    """Parse one file's text into a :class:`~opsflow.lang.model.Sop` (includes not merged).
 
     Raises :class:`~opsflow.errors.SopError` listing every syntax problem: after
     an error, reading resumes at the next top-level line (``phase``, ``role``, …),

@@ -5,8 +5,8 @@ offender it finds, as a :class:`~opsflow.errors.Diagnostic` pointing at the
 source. :func:`run_checks` runs them all and returns the diagnostics sorted
 by position. Rules never raise for a user's mistake and never stop at the
 first problem. Codes are stable: ``E2xx`` are errors, ``W3xx`` warnings
-(``E0xx``/``E1xx`` come from reading and parsing, see :mod:`opsflow.parser`
-and :mod:`opsflow.loader`).
+(``E0xx``/``E1xx`` come from reading and parsing, see :mod:`opsflow.lang.parser`
+and :mod:`opsflow.lang.loader`).
 
 This module does not parse, run or render anything.
 """
@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..errors import Diagnostic, Severity
 from . import model as m
-from .errors import Diagnostic, Severity
 
 __all__ = ["CODES", "RULES", "Rule", "run_checks"]
 
