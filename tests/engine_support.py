@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import opsflow
+from opsflow.run.compiled import CompiledSop
 from opsflow.run.compiler import compile_sop
 from opsflow.run.core import Action, Change, apply
 from opsflow.run.state import RunState
@@ -31,21 +32,23 @@ ONBOARDING_PEOPLE = {
 }
 
 
-def compiled(name: str) -> dict[str, Any]:
-    """The compiled example SOP ``sops/NAME.sop``, as it comes back from JSON."""
-    return json.loads(json.dumps(compile_sop(opsflow.load(SOPS / f"{name}.sop"))))
+def compiled(name: str) -> CompiledSop:
+    """The compiled example SOP ``sops/NAME.sop``, as it comes back from stored JSON."""
+    data = json.loads(json.dumps(compile_sop(opsflow.load(SOPS / f"{name}.sop")).to_json()))
+    return CompiledSop.from_json(data)
 
 
-def compiled_text(text: str, tmp: Path, name: str = "t") -> dict[str, Any]:
+def compiled_text(text: str, tmp: Path, name: str = "t") -> CompiledSop:
     path = tmp / f"{name}.sop"
     path.write_text(text, "utf-8")
-    return json.loads(json.dumps(compile_sop(opsflow.load(path))))
+    data = json.loads(json.dumps(compile_sop(opsflow.load(path)).to_json()))
+    return CompiledSop.from_json(data)
 
 
 class Runner:
     """Drives one run through :func:`opsflow.run.core.apply`, keeping its event log."""
 
-    def __init__(self, compiled_sop: dict[str, Any], now: dt.datetime = T0) -> None:
+    def __init__(self, compiled_sop: CompiledSop, now: dt.datetime = T0) -> None:
         self.c = compiled_sop
         self.now = now
         self.state: RunState | None = None

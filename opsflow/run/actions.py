@@ -1,13 +1,29 @@
 """The actions a person can take on a run, one function each.
 
 Each handler gets the :class:`~opsflow.run.context.RunContext` of the action
-in progress and the action's arguments; it checks the actor's authority and
-the input, changes the state, records the command's :class:`Change` (with
-``payload["action"]``: the action with every choice resolved, so that replay
-repeats it exactly) and moves tokens through the machine where the action
-does. Handlers raise :class:`~opsflow.run.errors.RunError` (or
-:class:`~opsflow.run.errors.NotAllowed`) to refuse. :data:`ACTIONS` maps each
-action kind to its handler; ``start`` is :func:`start`.
+in progress and the action's arguments (already type-checked by
+:mod:`opsflow.run.core`); it checks the actor's authority and the input,
+changes the state, records the command's :class:`Change` (with
+``payload["action"]``: the action with every choice resolved, so that
+replay repeats it exactly) and moves tokens through the machine where the
+action does. Handlers raise :class:`~opsflow.run.errors.RunError` (or
+:class:`~opsflow.run.errors.NotAllowed`) to refuse.
+
+The controls they hold:
+
+* ``start`` refuses a run without its required fields, without somebody
+  for every role the run needs to finish (the SOP owner, phase owners,
+  approving roles), or with fewer eligible voters than a quorum needs;
+* a vote is refused once the vote is decided (also after its window has
+  passed with a decision): a decided vote is never re-decided;
+* ``set`` is for the field's ``set by`` roles (default: the current
+  phases' owners and the SOP owner); a field a granted approval decided
+  on cannot change — unless that approval says ``reopen on change``, and
+  then the run goes back to it; a field read by an open vote's routes
+  cannot change once votes are cast (same exception);
+* ``reassign`` is for the SOP owner or the active phases' accountable
+  roles; the SOP owner role only by its holders; nobody binds a role to
+  themself; nobody who has voted in an open approval is removed from it.
 """
 
 from __future__ import annotations
@@ -21,68 +37,93 @@ from .clock import to_iso
 from .context import RunContext
 from .errors import NotAllowed, RunError
 from .fieldvalues import FieldValueError, parse_value
+from .people import person_keys
 
 __all__ = ["ACTIONS", "DECISIONS", "start"]
 
 DECISIONS = ("approve", "reject", "abstain")
 
 
-def _check_people(people: list[str], role: str) -> list[str]:
-    clean = [p.strip() for p in people if p.strip()]
-    if not clean:
-        raise RunError(f"role {role} needs at least one person; name who holds it")
-    return list(dict.fromkeys(clean))
-
-
-def _assignments(run: RunContext, given: Mapping[str, list[str]]) -> dict[str, list[str]]:
-    roles = run.c["roles"]
+def _assignments(run: RunContext, given: Mapping[str, Any]) -> dict[str, list[str]]:
     result = {}
     for role, people in given.items():
-        if role not in roles:
-            raise RunError(f"unknown role {role}; roles of this SOP: {', '.join(roles)}")
-        result[role] = _check_people(list(people), role)
+        if role not in run.c.roles:
+            raise RunError(f"unknown role {role}", f"roles of this SOP: {listing(run.c.roles)}",
+                           code="unknown-role")
+        keys = person_keys(people, f"the people of role {role}")
+        if not keys:
+            raise RunError(f"role {role} needs at least one person", "name who holds it")
+        result[role] = keys
     return result
 
 
 def _field(run: RunContext, name: str, text: str) -> str:
-    fields = run.c["fields"]
-    if name not in fields:
-        known = ", ".join(fields) or "none"
-        raise RunError(f"unknown field {name}; fields of this SOP: {known}")
+    spec = run.c.fields.get(name)
+    if spec is None:
+        raise RunError(f"unknown field {name}", f"fields of this SOP: {listing(run.c.fields)}",
+                       code="unknown-field")
     try:
-        return parse_value(name, fields[name], str(text))
+        return parse_value(name, spec, text)
     except FieldValueError as exc:
         raise RunError(str(exc)) from None
+
+
+def _check_start(run: RunContext) -> None:
+    missing = [f.id for f in run.c.fields.values() if f.required and f.id not in run.s.fields]
+    if missing:
+        raise RunError(f"the run needs {'fields' if len(missing) > 1 else 'field'} "
+                       f"{listing(missing)} at start", f"give {listing(missing)}",
+                       code="field-unset")
+    unbound = [f"{role} ({why})" for role, why in run.c.needed_roles().items()
+               if not run.s.assignments.get(role)]
+    if unbound:
+        raise RunError(f"nobody holds {'roles' if len(unbound) > 1 else 'role'} "
+                       f"{'; '.join(unbound)}, so the run could not finish",
+                       "bind somebody to each of them", code="role-unbound")
+    for phase in run.c.phases.values():
+        approval = phase.approval
+        if approval is None:
+            continue
+        voters = policy.eligible(approval, run.s)
+        if len(voters) < policy.needed(approval.quorum):
+            raise RunError(
+                f"phase {phase.id} needs {policy.describe_quorum(approval.quorum)} but only "
+                f"{len(voters)} of the people bound may vote there ({listing(voters, 'nobody')})",
+                f"bind more people to {roles_text(list(approval.by))}", code="quorum-unreachable")
 
 
 def start(run: RunContext, a: Mapping[str, Any]) -> None:
     title = str(a.get("title", "")).strip()
     if not title:
-        raise RunError("a run needs a title; give one, like \"ACME spring campaign\"")
+        raise RunError("a run needs a title", 'give one, like "ACME spring campaign"')
     run.s.assignments = _assignments(run, a.get("assignments", {}))
+    run.s.held = {role: list(people) for role, people in run.s.assignments.items()}
     run.s.fields = {n: _field(run, n, v) for n, v in a.get("fields", {}).items()}
+    _check_start(run)
+    run.may_enter(run.c.start)
     run.s.started_at = to_iso(run.now)
-    run.record("start", None, run.c["start"], action=dict(a, kind="start"),
-               sop=run.c["hash"])
-    run.enter(run.c["start"], [], None)
+    run.record("start", None, run.c.start, action=dict(a, kind="start"), sop=run.c.hash)
+    run.enter(run.c.start, [], None)
 
 
 def _criterion(run: RunContext, pid: str, wanted: Any) -> int:
-    items = run.phase(pid)["checklist"]
+    items = run.phase(pid).checklist
     listed = "; ".join(f"{n}. {t}" for n, t in enumerate(items, 1)) or "empty"
     text = str(wanted).strip()
-    if text.isdigit():
+    if text.isdigit() and len(text) <= 6:
         number = int(text)
         if 1 <= number <= len(items):
             return number
-        raise RunError(f"phase {pid} has no criterion {number}; its checklist: {listed}")
+        raise RunError(f"phase {pid} has no criterion {number}", f"its checklist: {listed}")
+    if text.isdigit():
+        raise RunError(f"phase {pid} has no criterion {text[:12]}…", f"its checklist: {listed}")
     hits = [n for n, t in enumerate(items, 1) if t.lower().startswith(text.lower()) and text]
     if len(hits) == 1:
         return hits[0]
     if not hits:
-        raise RunError(f"no criterion of phase {pid} starts with {text!r}; its checklist: "
-                       f"{listed}")
-    raise RunError(f"{text!r} starts criteria {', '.join(map(str, hits))} of phase {pid}; "
+        raise RunError(f"no criterion of phase {pid} starts with {text[:80]!r}",
+                       f"its checklist: {listed}")
+    raise RunError(f"{text!r} starts criteria {', '.join(map(str, hits))} of phase {pid}",
                    "give more of the text, or the number")
 
 
@@ -100,13 +141,12 @@ def _matches_criterion(run: RunContext, wanted: Any) -> Callable[[str], bool]:
 def _tick(run: RunContext, a: dict[str, Any], on: bool) -> None:
     verb = "tick" if on else "untick"
     pid = run.pick(a.get("phase"), _matches_criterion(run, a["criterion"]), verb)
-    owner = run.phase(pid)["owner"]
-    require(run.s, run.actor, [owner], f"{verb} the checklist of phase {pid}")
+    require(run.s, run.actor, [run.phase(pid).owner], f"{verb} the checklist of phase {pid}")
     number = _criterion(run, pid, a["criterion"])
     ticked = run.s.ticked.setdefault(pid, [])
     if (number in ticked) == on:
         state = "already" if on else "not"
-        raise RunError(f"criterion {number} of phase {pid} is {state} ticked; nothing to do")
+        raise RunError(f"criterion {number} of phase {pid} is {state} ticked", "nothing to do")
     if on:
         ticked.append(number)
         ticked.sort()
@@ -114,32 +154,39 @@ def _tick(run: RunContext, a: dict[str, Any], on: bool) -> None:
         ticked.remove(number)
     a.update(phase=pid, criterion=number)
     run.record(verb, pid, None, action=dict(a, kind=verb),
-               text=run.phase(pid)["checklist"][number - 1])
+               text=run.phase(pid).checklist[number - 1])
 
 
 def _vote(run: RunContext, a: dict[str, Any]) -> None:
     decision = a["decision"]
     if decision not in DECISIONS:
-        raise RunError(f"a vote is approve, reject or abstain, not {decision!r}")
+        raise RunError(f"a vote is approve, reject or abstain, not {decision!r}",
+                       "vote approve, reject or abstain")
     pid = run.pick(a.get("phase"), run.has_approval, "vote on")
-    approval = run.phase(pid)["approval"]
+    approval = run.phase(pid).approval
     if approval is None:
-        raise RunError(f"phase {pid} has no approval; nobody votes there "
-                       f"(active: {listing(run.s.phases)})")
-    voters = policy.eligible(approval, run.s.assignments)
+        raise RunError(f"phase {pid} has no approval; nobody votes there",
+                       f"vote in an active phase with an approval (active: "
+                       f"{listing(run.s.phases)})")
+    voters = policy.eligible(approval, run.s)
     if run.actor not in voters:
-        if run.actor in policy.excluded(approval, run.s.assignments) and \
-                run.actor in run.s.holders(approval["by"]):
-            roles = [r for r in approval["not_by"] if run.actor in run.s.assignments.get(r, [])]
+        if run.actor in policy.excluded(approval, run.s) and \
+                run.actor in run.s.holders(approval.by):
+            roles = [r for r in approval.not_by if run.actor in run.s.ever_held([r])]
             raise NotAllowed(
-                f"{run.actor} may not vote on phase {pid}: {run.actor} holds "
-                f"{roles_text(roles)}, which may not approve it (separation of duties); "
-                f"eligible voters: {listing(voters, 'nobody')}")
+                f"{run.actor} may not vote on phase {pid}: {run.actor} holds or has held "
+                f"{roles_text(roles)} in this run, which may not approve it (separation of "
+                f"duties)", f"eligible voters: {listing(voters, 'nobody')}", code="not-allowed")
         raise NotAllowed(f"{run.actor} may not vote on phase {pid}; only "
-                         f"{who_may(run.s, approval['by'])} may")
+                         f"{who_may(run.s, list(approval.by))} may", code="not-allowed")
+    result = run.policy(pid)
+    if result.outcome != "pending":
+        raise RunError(f"the vote on phase {pid} is decided ({result.needs}); it takes no more "
+                       "votes", "nothing to do", code="vote-decided")
     comment = str(a.get("comment") or "").strip()
     if decision == "reject" and not comment:
-        raise RunError("a rejection needs a reason; say why with --comment \"…\"")
+        raise RunError("a rejection needs a reason", "say why in a comment",
+                       code="reason-needed")
     votes = run.s.votes.setdefault(pid, {})
     previous = votes.get(run.actor, {}).get("decision")
     votes[run.actor] = {"decision": decision, "comment": comment, "at": to_iso(run.now)}
@@ -154,18 +201,17 @@ def _handoff(run: RunContext, a: dict[str, Any]) -> None:
 
 
 def _ways_on(run: RunContext, pid: str) -> str:
-    events = list(dict.fromkeys(r["event"] for r in run.phase(pid)["routes"]))
-    if run.phase(pid)["approval"] is not None:
-        return "it moves on when its approval is decided (vote with `opsflow approve` or " \
-               "`opsflow reject`)"
-    if not events:
+    phase = run.phase(pid)
+    if phase.approval is not None:
+        return "it moves on by itself once its approval is decided (vote approve or reject)"
+    if phase.end:
         return "it is an end phase"
-    return f"it moves on with: {', '.join(events)}"
+    return f"it moves on with: {', '.join(phase.events)}"
 
 
 def _move_on(run: RunContext, pid: str, trigger: str, a: dict[str, Any]) -> None:
     if trigger not in run.flow.machine.get_triggers(pid):
-        raise RunError(f"phase {pid} has no {trigger}; {_ways_on(run, pid)}")
+        raise RunError(f"phase {pid} has no {trigger}", _ways_on(run, pid), code="no-route")
     a.update(phase=pid)
     if not run.move(pid, trigger, action=dict(a, kind=a["kind"])):
         raise run.no_route(pid, trigger)
@@ -173,54 +219,123 @@ def _move_on(run: RunContext, pid: str, trigger: str, a: dict[str, Any]) -> None
 
 def _fire(run: RunContext, a: dict[str, Any]) -> None:
     event = a["event"]
-    if event not in run.c["events"]:
-        known = ", ".join(run.c["events"]) or "none"
-        raise RunError(f"unknown event {event}; events of this SOP: {known}")
+    if event not in run.c.events:
+        raise RunError(f"unknown event {event}",
+                       f"events of this SOP: {listing(run.c.events)}", code="unknown-event")
+
     def routes_on(pid: str) -> bool:
-        return any(r["event"] == event for r in run.phase(pid)["routes"])
+        return bool(run.phase(pid).routes_on(event))
 
     pid = run.pick(a.get("phase"), routes_on, f"fire {event} in")
     if not routes_on(pid):
-        where = [p for p in run.c["phases"] if routes_on(p)]
-        raise RunError(f"event {event} does not apply in phase {pid}; it applies in: "
-                       f"{listing(where)}")
+        where = [p for p in run.c.phases if routes_on(p)]
+        raise RunError(f"event {event} does not apply in phase {pid}",
+                       f"it applies in: {listing(where)}")
+    comment = str(a.get("comment") or "").strip()
+    if comment:
+        a["comment"] = comment
+    else:
+        a.pop("comment", None)
     _move_on(run, pid, event, a)
 
 
-def _changers(run: RunContext, key: str) -> list[str]:
-    roles = [run.phase(p)[key] for p in run.s.phases]
-    flat = [r for item in roles for r in (item if isinstance(item, list) else [item])]
-    return [*run.sop_owner_roles(), *[r for r in flat if r]]
+def _setters(run: RunContext, name: str) -> list[str]:
+    spec = run.c.fields[name]
+    if spec.set_by:
+        return list(spec.set_by)
+    return [*run.c.owner_roles(), *(run.phase(p).owner for p in run.s.phases)]
+
+
+def _decided_by(run: RunContext, name: str) -> str | None:
+    """The approval phase whose decision ``name`` may not change under, if any."""
+    if name in run.s.decided:
+        return run.s.decided[name]
+    for pid in run.s.phases:
+        phase = run.phase(pid)
+        if phase.approval is not None and run.s.votes.get(pid) and name in phase.route_fields():
+            return pid
+    return None
 
 
 def _set(run: RunContext, a: dict[str, Any]) -> None:
     name = a["field"]
     value = _field(run, name, a["value"])
-    roles = _changers(run, "owner") + _changers(run, "accountable")
-    require(run.s, run.actor, roles, f"set field {name}")
+    require(run.s, run.actor, _setters(run, name), f"set field {name}")
     previous = run.s.fields.get(name)
+    if previous == value:
+        raise RunError(f"field {name} is already {value}", "nothing to do")
+    approval = _decided_by(run, name)
+    spec = None if approval is None else run.phase(approval).approval
+    if approval is not None and spec is not None and not spec.reopen_on_change:
+        how = "granted by" if run.s.decided.get(name) == approval else "being voted on in"
+        raise RunError(
+            f"field {name} is read by the routes of the approval of phase {approval}, which "
+            f"it is {how}; changing it would change a decision already made",
+            "reject the approval to send the run back, or start a new run", code="decided")
     run.s.fields[name] = value
     a.update(value=value)
     run.record("set", None, None, action=dict(a, kind="set"), field=name, value=value,
                previous=previous)
+    if approval is not None:
+        _reopen(run, approval, name)
+
+
+def _reopen(run: RunContext, approval: str, name: str) -> None:
+    """Send the run back to ``approval`` after ``name`` changed (``reopen on change``)."""
+    here = run.s.phases
+    for token in list(run.s.tokens):
+        run.s.tokens.remove(token)
+        run.s.ticked.pop(token.phase, None)
+        run.s.votes.pop(token.phase, None)
+    run.s.joined.clear()
+    run.record("reopen", ",".join(here) or None, approval, field=name, approval=approval)
+    run.enter(approval, [], None)
 
 
 def _reassign(run: RunContext, a: dict[str, Any]) -> None:
     role = a["role"]
-    if role not in run.c["roles"]:
-        raise RunError(f"unknown role {role}; roles of this SOP: {', '.join(run.c['roles'])}")
-    people = _check_people(list(a["people"]), role)
-    require(run.s, run.actor, _changers(run, "accountable"), f"reassign role {role}")
+    if role not in run.c.roles:
+        raise RunError(f"unknown role {role}", f"roles of this SOP: {listing(run.c.roles)}",
+                       code="unknown-role")
+    people = person_keys(a["people"], f"the people of role {role}")
+    if not people:
+        raise RunError(f"role {role} needs at least one person", "name who holds it")
+    owner_roles = list(run.c.owner_roles())
+    if role in owner_roles:
+        require(run.s, run.actor, owner_roles, f"reassign role {role} (the SOP owner)")
+    else:
+        accountable = [r for p in run.s.phases for r in run.phase(p).accountable]
+        require(run.s, run.actor, [*run.authority_roles(), *accountable],
+                f"reassign role {role}")
     previous = run.s.assignments.get(role, [])
+    if previous == people:
+        raise RunError(f"role {role} is already held by {listing(people)}", "nothing to do")
+    if run.actor in people and run.actor not in previous:
+        raise NotAllowed(f"{run.actor} may not bind role {role} to themself",
+                         "ask the SOP owner or another accountable person", code="not-allowed")
+    for pid in run.s.phases:
+        phase = run.phase(pid)
+        if phase.approval is None or role not in phase.approval.by:
+            continue
+        others = set(run.s.holders([r for r in phase.approval.by if r != role]))
+        dropped = [p for p in run.s.votes.get(pid, {}) if p in previous and p not in people
+                   and p not in others]
+        if dropped:
+            raise RunError(
+                f"{listing(dropped)} {'have' if len(dropped) > 1 else 'has'} voted in the open "
+                f"approval of phase {pid}; a voter cannot be removed from a vote in progress",
+                f"keep {listing(dropped)} in role {role} (you may add people)",
+                code="electorate")
     run.s.assignments[role] = people
+    held = run.s.held.setdefault(role, [])
+    held += [p for p in people if p not in held]
     a.update(people=people)
     run.record("reassign", None, None, action=dict(a, kind="reassign"), role=role,
                people=people, previous=previous)
 
 
 def _cancel(run: RunContext, a: dict[str, Any]) -> None:
-    roles = run.sop_owner_roles() or _changers(run, "owner")
-    require(run.s, run.actor, roles, "cancel the run")
+    require(run.s, run.actor, run.authority_roles(), "cancel the run")
     phases = run.s.phases
     run.s.tokens.clear()
     run.s.status = "cancelled"
@@ -233,12 +348,14 @@ def _cancel(run: RunContext, a: dict[str, Any]) -> None:
 def _advance(run: RunContext, a: dict[str, Any]) -> None:
     pid = run.pick(a.get("phase"), run.has_approval, "advance")
     if not run.has_approval(pid):
-        raise RunError(f"phase {pid} has no approval to advance; {_ways_on(run, pid)}")
+        raise RunError(f"phase {pid} has no approval to advance", _ways_on(run, pid))
     run.decider_acts(pid)
     result = run.policy(pid)
     if result.outcome == "pending":
-        raise RunError(f"the approval of phase {pid} is not decided: {result.needs}")
-    _move_on(run, pid, "approve" if result.outcome == "approved" else "reject", a)
+        raise RunError(f"the approval of phase {pid} is not decided: {result.needs}",
+                       "wait for the votes", code="vote-pending")
+    trigger = {"approved": "approve", "rejected": "reject"}.get(result.outcome, "no-quorum")
+    _move_on(run, pid, trigger, a)
 
 
 def _tick_on(run: RunContext, a: dict[str, Any]) -> None:

@@ -1,10 +1,10 @@
 """Who may do what in a run, and the words that say so when someone may not.
 
 The SOP gives each action to roles: a phase's owner ticks its checklist and
-hands it off; an approval's roles vote (minus ``not by`` holders); an
+hands it off; an approval's roles vote (minus ``not by`` people); an
 event's ``by`` roles fire it (the phase owner when it names none); the
-phase's accountable roles or the SOP owner reassign roles; the SOP owner
-cancels. :func:`require` refuses anybody else with a :class:`NotAllowed`
+active phases' accountable roles or the SOP owner reassign roles (the SOP
+owner role only by its holders); the SOP owner cancels. :func:`require` refuses anybody else with a :class:`NotAllowed`
 that names who may do it.
 
 This module does not change runs.
@@ -35,15 +35,15 @@ def listing(items: Iterable[str], empty: str = "none") -> str:
 
 
 def who_may(state: RunState, roles: Sequence[str]) -> str:
-    """``role writer (alice)``, or how to fix a role nobody holds."""
+    """``role writer (alice)``, or ``role writer (nobody holds it)``."""
     people = state.holders(roles)
-    if not people:
-        return f"{roles_text(roles)} (nobody holds it yet; bind someone with `opsflow reassign`)"
-    return f"{roles_text(roles)} ({listing(people)})"
+    return f"{roles_text(roles)} ({listing(people, 'nobody holds it')})"
 
 
 def require(state: RunState, actor: str, roles: Sequence[str], what: str) -> None:
     """Refuse ``actor`` unless bound to one of ``roles``; ``what`` says the action."""
     if actor in state.holders(roles):
         return
-    raise NotAllowed(f"{actor} may not {what}; only {who_may(state, roles)} may")
+    fix = "" if state.holders(roles) else "ask the SOP owner to bind someone to the role"
+    raise NotAllowed(f"{actor} may not {what}; only {who_may(state, roles)} may", fix,
+                     code="not-allowed")

@@ -1,182 +1,175 @@
-"""Stage 4: compile a checked SOP into plain data for the run engine.
+"""Compile a checked SOP into the run stage's :class:`~opsflow.run.compiled.CompiledSop`.
 
-:func:`compile_sop` turns a :class:`~opsflow.lang.model.Sop` into a JSON-serialisable
-dict. Its ``states`` and ``transitions`` are exactly what
-``transitions.Machine(states=..., transitions=..., auto_transitions=False)``
-takes: conditions are names the engine's token model answers (see
-:mod:`opsflow.run.machine`). The rest is what the run engine needs at run time
-without the parser: roles, fields, events, and per phase its owner, RACI,
-checklist texts, approval policy, due time, routes (conditions as plain data,
-see :mod:`opsflow.run.conditions`), milestones and parallel blocks.
+:func:`compile_sop` reads a :class:`~opsflow.lang.model.Sop` (after the
+checks passed) and emits the typed, frozen compiled SOP: roles, fields
+(with their rules), events, and per phase its owner, RACI, checklist texts,
+approval policy, due time, routes (conditions as
+:mod:`opsflow.run.conditions` values), milestones and track; plus the
+``states`` and ``transitions`` of its ``transitions`` machine. Transition
+conditions are guard names the run core answers (see
+:mod:`opsflow.run.machine`): the trigger's own guards, then the route's
+condition (``guard:if:PHASE:N``), then :data:`~opsflow.run.compiled.ENTRY`
+(what the destination requires).
 
-Machine states: every phase; every parallel block id (entering it forks one
-token per track); ``BLOCK:join`` per block (a track's ``handoff to join``
-goes there; the ``join`` trigger moves on to the block's ``then`` once all
-tracks have arrived); ``:end`` (an end phase with a checklist goes there on
-``handoff``). The colon cannot appear in a name in the language, so these
-never clash with a phase.
+An approval phase that names no ``no-quorum`` route gets ``no-quorum``
+transitions along its reject routes: a vote that can no longer reach its
+quorum is recorded as such, and goes where a rejection goes.
 
-The compiled dict is stored in the database beside the SOP source, so
-status and actions never need the parser. This module does not run anything.
+This module does not run anything and reads no file except the included
+texts that :func:`sop_hash` covers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from ..lang import model as m
+from . import conditions as cond
+from .compiled import (
+    END,
+    ENTRY,
+    EVENT_GUARDS,
+    GUARD_IF,
+    GUARDS,
+    ApprovalSpec,
+    CompiledSop,
+    DurationSpec,
+    EventSpec,
+    FieldSpec,
+    IncludedFile,
+    MilestoneSpec,
+    ParallelSpec,
+    PhaseSpec,
+    QuorumSpec,
+    RouteSpec,
+    SopInfo,
+    TransitionSpec,
+    join_state,
+    no_quorum_transitions,
+)
 from .sophash import hash_texts, read_text
 
-__all__ = ["END", "FORMAT", "GUARD_IF", "compile_sop", "condition_data", "join_state", "sop_hash"]
-
-#: bump when the shape of the compiled dict changes
-FORMAT = 1
-#: the state a finished end phase's token moves to
-END = ":end"
-#: prefix of the guard names of route conditions
-GUARD_IF = "guard:if:"
-
-_GUARDS = {
-    "handoff": ["guard:owner", "guard:checklist"],
-    "approve": ["guard:decider", "guard:checklist", "guard:approved"],
-    "reject": ["guard:decider", "guard:rejected"],
-}
+__all__ = ["compile_sop", "condition_of", "sop_hash"]
 
 
-def join_state(block: str) -> str:
-    """The machine state where the tracks of a parallel block wait for each other."""
-    return f"{block}:join"
+def _included_texts(sop: m.Sop) -> list[str | None]:
+    return [read_text(i.resolved) for i in sop.includes]
 
 
-def sop_hash(sop: m.Sop) -> str:
+def sop_hash(sop: m.Sop, texts: list[str | None] | None = None) -> str:
     """The hash that pins runs to this SOP (source plus included files)."""
-    return hash_texts(sop.source, (read_text(i.resolved) or "" for i in sop.includes))
+    if texts is None:
+        texts = _included_texts(sop)
+    return hash_texts(sop.source, (t or "" for t in texts))
 
 
-def _value_data(value: m.Value) -> dict[str, str]:
-    return {"kind": value.kind, "value": str(value.value)}
+def condition_of(c: m.Condition) -> cond.Condition:
+    """A model condition as a run-time condition (no spans, literals as text)."""
+    if isinstance(c, m.Compare):
+        return cond.Compare(c.field.name, c.op, cond.Literal(c.value.kind, str(c.value.value)))
+    if isinstance(c, m.Member):
+        return cond.OneOf(c.field.name,
+                          tuple(cond.Literal(v.kind, str(v.value)) for v in c.values), c.negated)
+    if isinstance(c, m.And):
+        return cond.AllOf(tuple(condition_of(i) for i in c.items))
+    if isinstance(c, m.Or):
+        return cond.AnyOf(tuple(condition_of(i) for i in c.items))
+    return cond.Negate(condition_of(c.item))
 
 
-def condition_data(cond: m.Condition) -> dict[str, Any]:
-    """A model condition as plain JSON-serialisable data."""
-    if isinstance(cond, m.Compare):
-        return {"compare": cond.field.name, "op": cond.op, "value": _value_data(cond.value)}
-    if isinstance(cond, m.Member):
-        return {"member": cond.field.name, "values": [_value_data(v) for v in cond.values],
-                "negated": cond.negated}
-    if isinstance(cond, m.And):
-        return {"and": [condition_data(c) for c in cond.items]}
-    if isinstance(cond, m.Or):
-        return {"or": [condition_data(c) for c in cond.items]}
-    return {"not": condition_data(cond.item)}
+def _duration(d: m.Duration | None) -> DurationSpec | None:
+    return None if d is None else DurationSpec(d.amount, d.unit)
 
 
-def _duration(d: m.Duration | None) -> dict[str, Any] | None:
-    return None if d is None else {"amount": d.amount, "unit": d.unit}
+def _names(refs: tuple[m.Ref, ...]) -> tuple[str, ...]:
+    return tuple(r.name for r in refs)
 
 
-def _names(refs: tuple[m.Ref, ...]) -> list[str]:
-    return [r.name for r in refs]
-
-
-def _approval(a: m.Approval | None) -> dict[str, Any] | None:
+def _approval(a: m.Approval | None) -> ApprovalSpec | None:
     if a is None:
         return None
     q = a.quorum
-    return {
-        "by": _names(a.by),
-        "quorum": {"kind": q.kind, "count": q.count, "numerator": q.numerator,
-                   "denominator": q.denominator},
-        "veto": a.veto,
-        "not_by": _names(a.not_by),
-        "window": _duration(a.window),
-    }
+    return ApprovalSpec(
+        by=_names(a.by), quorum=QuorumSpec(q.kind, q.count, q.numerator, q.denominator),
+        veto=a.veto, not_by=_names(a.not_by), window=_duration(a.window),
+        reopen_on_change=bool(getattr(a, "reopen_on_change", False)))
 
 
-def _milestone(ms: m.Milestone) -> dict[str, Any]:
-    due: dict[str, Any] | None
-    if isinstance(ms.due, dt.date):
-        due = {"date": ms.due.isoformat()}
-    else:
-        due = _duration(ms.due)
-    return {"id": ms.id, "title": ms.title, "owner": ms.owner.name, "due": due}
+def _milestone(ms: m.Milestone) -> MilestoneSpec:
+    due = ms.due if isinstance(ms.due, dt.date) else _duration(ms.due)
+    return MilestoneSpec(ms.id, ms.title, ms.owner.name, due)
 
 
-def _route_dest(route: m.Route, track_of: dict[str, str], phase: m.Phase) -> str:
-    if route.target.name == m.JOIN:
-        return join_state(track_of.get(phase.id, ""))
-    return route.target.name
-
-
-def _phase(
-    phase: m.Phase, track_of: dict[str, str], transitions: list[dict[str, Any]],
-    guards: dict[str, Any],
-) -> dict[str, Any]:
+def _phase(phase: m.Phase, track_of: dict[str, str], transitions: list[TransitionSpec],
+           guards: dict[str, cond.Condition]) -> PhaseSpec:
     routes = []
+    own: list[TransitionSpec] = []
     for index, route in enumerate(phase.routes):
         event = route.event.name
-        dest = _route_dest(route, track_of, phase)
-        conditions = list(_GUARDS.get(event, ["guard:event-by"]))
-        cond = condition_data(route.condition) if route.condition is not None else None
-        if cond is not None:
+        if route.target.name == m.JOIN:
+            dest = join_state(track_of.get(phase.id, ""))
+        else:
+            dest = route.target.name
+        names = list(GUARDS.get(event, EVENT_GUARDS))
+        condition = None if route.condition is None else condition_of(route.condition)
+        if condition is not None:
             name = f"{GUARD_IF}{phase.id}:{index}"
-            guards[name] = cond
-            conditions.append(name)
-        transitions.append({"trigger": event, "source": phase.id, "dest": dest,
-                            "conditions": conditions})
-        routes.append({"event": event, "target": route.target.name, "dest": dest,
-                       "condition": cond})
+            guards[name] = condition
+            names.append(name)
+        own.append(TransitionSpec(event, phase.id, dest, (*names, ENTRY)))
+        routes.append(RouteSpec(event, route.target.name, dest, condition))
     if phase.end and phase.checklist:
-        transitions.append({"trigger": "handoff", "source": phase.id, "dest": END,
-                            "conditions": list(_GUARDS["handoff"])})
-    return {
-        "title": phase.title,
-        "description": phase.description,
-        "owner": phase.owner.name if phase.owner else None,
-        "accountable": _names(phase.accountable),
-        "consulted": _names(phase.consulted),
-        "informed": _names(phase.informed),
-        "due": _duration(phase.due),
-        "checklist": [c.text for c in phase.checklist],
-        "approval": _approval(phase.approval),
-        "routes": routes,
-        "milestones": [_milestone(ms) for ms in phase.milestones],
-        "end": phase.end,
-        "track": track_of.get(phase.id),
-    }
+        own.append(TransitionSpec("handoff", phase.id, END, (*GUARDS["handoff"], ENTRY)))
+    spec = PhaseSpec(
+        id=phase.id, title=phase.title, owner=phase.owner.name if phase.owner else "",
+        description=phase.description, accountable=_names(phase.accountable),
+        consulted=_names(phase.consulted), informed=_names(phase.informed),
+        due=_duration(phase.due), checklist=tuple(c.text for c in phase.checklist),
+        approval=_approval(phase.approval), routes=tuple(routes),
+        milestones=tuple(_milestone(ms) for ms in phase.milestones), end=phase.end,
+        track=track_of.get(phase.id))
+    transitions += own
+    transitions += no_quorum_transitions(spec, own)
+    return spec
 
 
-def compile_sop(sop: m.Sop) -> dict[str, Any]:
-    """The plain-data form of a checked SOP (see the module docstring)."""
+def _field(f: m.Field) -> FieldSpec:
+    return FieldSpec(
+        f.id, f.title, f.type.kind, tuple(f.type.choices),
+        required=bool(getattr(f, "required", False)),
+        required_before=_names(getattr(f, "required_before", ())),
+        set_by=_names(getattr(f, "set_by", ())))
+
+
+def compile_sop(sop: m.Sop) -> CompiledSop:
+    """The compiled form of a checked SOP (see the module docstring)."""
     track_of = sop.track_of()
-    transitions: list[dict[str, Any]] = []
-    guards: dict[str, Any] = {}
+    transitions: list[TransitionSpec] = []
+    guards: dict[str, cond.Condition] = {}
     phases = {p.id: _phase(p, track_of, transitions, guards) for p in sop.phases}
-    parallels: dict[str, Any] = {}
+    parallels = {}
     for block in sop.parallels:
-        parallels[block.id] = {"title": block.title, "tracks": _names(block.tracks),
-                               "then": block.then.name if block.then else None}
-        if block.then is not None:
-            transitions.append({"trigger": "join", "source": join_state(block.id),
-                                "dest": block.then.name, "conditions": ["guard:joined"]})
-    states = list(phases) + [s for b in parallels for s in (b, join_state(b))]
-    if any(p["end"] and p["checklist"] for p in phases.values()):
+        then = block.then.name if block.then else None
+        parallels[block.id] = ParallelSpec(block.id, block.title, _names(block.tracks), then)
+        if then is not None:
+            transitions.append(TransitionSpec("join", join_state(block.id), then,
+                                              ("guard:joined",)))
+    states = [*phases, *(s for b in parallels for s in (b, join_state(b)))]
+    if any(p.end and p.checklist for p in phases.values()):
         states.append(END)
-    return {
-        "format": FORMAT,
-        "hash": sop_hash(sop),
-        "sop": {"id": sop.id, "title": sop.title, "version": sop.version,
-                "owner": sop.owner.name if sop.owner else None, "path": sop.path,
-                "includes": [i.resolved for i in sop.includes]},
-        "start": sop.start,
-        "states": states,
-        "transitions": transitions,
-        "guards": guards,
-        "roles": {r.id: r.title for r in sop.roles},
-        "fields": {f.id: {"title": f.title, "type": f.type.kind, "choices": list(f.type.choices)}
-                   for f in sop.fields},
-        "events": {e.id: {"title": e.title, "by": _names(e.by)} for e in sop.events},
-        "phases": phases,
-        "parallels": parallels,
-    }
+    texts = _included_texts(sop)
+    return CompiledSop(
+        hash=sop_hash(sop, texts),
+        sop=SopInfo(sop.id, sop.title, sop.version, sop.owner.name if sop.owner else None,
+                    sop.path, tuple(IncludedFile(i.resolved, t)
+                                    for i, t in zip(sop.includes, texts, strict=True))),
+        start=sop.start,
+        states=tuple(states),
+        transitions=tuple(transitions),
+        guards=guards,
+        roles={r.id: r.title for r in sop.roles},
+        fields={f.id: _field(f) for f in sop.fields},
+        events={e.id: EventSpec(e.id, e.title, _names(e.by)) for e in sop.events},
+        phases=phases,
+        parallels=parallels,
+    )

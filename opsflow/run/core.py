@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .actions import ACTIONS, start
+from .compiled import CompiledSop
 from .context import Change, RunContext
 from .errors import NotAllowed, RunError
+from .people import person_key
 from .state import RunState
 
 __all__ = ["KINDS", "Action", "Change", "NotAllowed", "RunError", "apply", "replay"]
@@ -55,32 +57,75 @@ class Action:
         return cls(args.pop("kind"), args)
 
 
-def apply(compiled: Mapping[str, Any], state: RunState | None, action: Action, actor: str,
+#: each action's arguments: name -> (accepted types, required)
+_TEXT = (str,)
+_ARGS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "start": {"title": (_TEXT, True), "assignments": ((dict,), False),
+              "fields": ((dict,), False)},
+    "tick": {"criterion": ((int, str), True), "phase": (_TEXT, False)},
+    "untick": {"criterion": ((int, str), True), "phase": (_TEXT, False)},
+    "vote": {"decision": (_TEXT, True), "comment": (_TEXT, False), "phase": (_TEXT, False)},
+    "handoff": {"phase": (_TEXT, False)},
+    "fire": {"event": (_TEXT, True), "comment": (_TEXT, False), "phase": (_TEXT, False)},
+    "set": {"field": (_TEXT, True), "value": (_TEXT, True)},
+    "reassign": {"role": (_TEXT, True), "people": ((list, tuple), True)},
+    "cancel": {"reason": (_TEXT, False)},
+    "advance": {"phase": (_TEXT, False)},
+}
+#: the longest text argument (a comment, a reason, a title), in characters
+MAX_TEXT = 10_000
+
+
+def _check_args(kind: str, args: Mapping[str, Any]) -> None:
+    """Refuse arguments of the wrong type, unknown ones and missing ones (library callers)."""
+    spec = _ARGS[kind]
+    for name, value in args.items():
+        if name not in spec:
+            raise RunError(f"{kind} takes no argument {name!r}",
+                           f"its arguments: {', '.join(spec)}", code="bad-argument")
+        types, _ = spec[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            wanted = " or ".join(t.__name__ for t in types)
+            raise RunError(f"argument {name} of {kind} must be {wanted}, not "
+                           f"{type(value).__name__}", f"give {name} as {wanted}",
+                           code="bad-argument")
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise RunError(f"argument {name} of {kind} is {len(value)} characters long; at "
+                           f"most {MAX_TEXT} are allowed", "shorten it", code="bad-argument")
+    missing = [n for n, (_, required) in spec.items() if required and n not in args]
+    if missing:
+        raise RunError(f"{kind} needs {', '.join(missing)}", f"give {', '.join(missing)}",
+                       code="bad-argument")
+
+
+def apply(compiled: CompiledSop, state: RunState | None, action: Action, actor: str,
           now: dt.datetime) -> tuple[RunState, list[Change]]:
     """The state after ``actor`` did ``action`` at ``now``, and the events to store."""
-    if not actor.strip():
-        raise RunError("every action names the person acting; give --as NAME")
-    fresh = state.copy() if state is not None else RunState()
-    run = RunContext(compiled, fresh, actor.strip(), now)
+    key = person_key(actor, "the person acting")
+    if action.kind not in _ARGS:
+        raise RunError(f"unknown action {action.kind!r}", f"actions: {', '.join(KINDS)}",
+                       code="bad-argument")
     args = dict(action.args)
+    _check_args(action.kind, args)
+    fresh = state.copy() if state is not None else RunState()
+    run = RunContext(compiled, fresh, key, now)
     if action.kind == "start":
         if state is not None:
-            raise RunError("the run has already started")
+            raise RunError("the run has already started", "act on it instead")
         start(run, args)
     else:
-        handler = ACTIONS.get(action.kind)
-        if handler is None:
-            raise RunError(f"unknown action {action.kind!r}; actions: {', '.join(KINDS)}")
+        handler = ACTIONS[action.kind]
         if run.s.status != "active":
             how = f"finished in phase {run.s.outcome}" if run.s.status == "done" else "cancelled"
-            raise RunError(f"the run is {how}; it cannot change any more (start a new run)")
+            raise RunError(f"the run is {how}; it cannot change any more", "start a new run",
+                           code="run-over")
         args["kind"] = action.kind
         handler(run, args)
     run.settle()
     return run.s, run.changes
 
 
-def replay(compiled: Mapping[str, Any], events: list[tuple[str, dt.datetime, Change]]
+def replay(compiled: CompiledSop, events: list[tuple[str, dt.datetime, Change]]
            ) -> tuple[RunState | None, list[str]]:
     """Rebuild a run from its events ``(actor, at, change)``; also the mismatches found.
 

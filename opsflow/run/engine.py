@@ -41,7 +41,10 @@ from ..store import (
     WorkItem,
     WorkItemRecord,
 )
+from . import invariants
 from .clock import Clock, SystemClock
+from .compiled import CompiledSop
+from .people import person_key
 from .errors import RunError
 from .sophash import file_state
 from .state import RunState
@@ -103,6 +106,7 @@ class Engine:
         #: how many times an action was retried after a concurrent update
         self.retried = 0
         self._sops: dict[str, SopRecord] = {}
+        self._compiled: dict[str, CompiledSop] = {}
         self._runs: dict[int, RunRecord] = {}
 
     @classmethod
@@ -128,7 +132,17 @@ class Engine:
             record = self._sops[sop_hash] = self.store.get_sop(sop_hash)
         return record
 
-    def _pin(self, sop: Sop | str | os.PathLike[str]) -> SopRecord:
+    def compiled(self, sop_hash: str) -> CompiledSop:
+        """The compiled form of a stored SOP version (read once per engine)."""
+        compiled = self._compiled.get(sop_hash)
+        if compiled is None:
+            compiled = self._compiled[sop_hash] = CompiledSop.from_json(
+                self.sop(sop_hash).compiled)
+        return compiled
+
+    def _pin(self, sop: Sop | str | os.PathLike[str]) -> tuple[SopRecord, CompiledSop]:
+        from dataclasses import replace
+
         from ..api import load
         from ..lang.model import Sop
         from .compiler import compile_sop
@@ -139,11 +153,13 @@ class Engine:
         path = sop.path
         if Path(path).is_file():
             path = str(Path(path).resolve())
-            compiled["sop"]["path"] = path
-        record = SopRecord(compiled["hash"], sop.id, sop.version, path, sop.source, compiled)
+            compiled = replace(compiled, sop=replace(compiled.sop, path=path))
+        record = SopRecord(compiled.hash, sop.id, sop.version, path, sop.source,
+                           compiled.to_json())
         self.store.put_sop(record)
         self._sops[record.hash] = record
-        return record
+        self._compiled[record.hash] = compiled
+        return record, compiled
 
     # ---- writing ----------------------------------------------------------------------
     @staticmethod
@@ -151,7 +167,7 @@ class Engine:
         return [EventDraft(actor, c.action, now, c.from_phase, c.to_phase, c.payload)
                 for c in changes]
 
-    def _index(self, compiled: Mapping[str, Any], state: RunState, now: dt.datetime
+    def _index(self, compiled: CompiledSop, state: RunState, now: dt.datetime
                ) -> dict[str, Any]:
         work = [WorkItem(w.person, w.kind, w.phase, w.title, w.due_at)
                 for w in work_items(compiled, state, now)]
@@ -171,19 +187,20 @@ class Engine:
         """Start several runs of one SOP in one transaction (imports, bulk loading)."""
         from .core import Action, apply
 
-        record = self._pin(sop)
+        record, compiled = self._pin(sop)
         now = self.clock.now()
         new = []
         for spec in runs:
             action = Action("start", {
                 "title": spec.title.strip(),
-                "assignments": {r: list(p) for r, p in spec.assignments.items()},
+                "assignments": {r: p if isinstance(p, str) else list(p)
+                                for r, p in spec.assignments.items()},
                 "fields": dict(spec.fields)})
-            state, changes = apply(record.compiled, None, action, actor, now)
+            state, changes = apply(compiled, None, action, actor, now)
             new.append(NewRun(sop_hash=record.hash, sop_id=record.sop_id,
                               title=spec.title.strip(), now=now,
-                              events=self._drafts(actor.strip(), now, changes),
-                              **self._index(record.compiled, state, now)))
+                              events=self._drafts(person_key(actor), now, changes),
+                              **self._index(compiled, state, now)))
         return self.store.create_runs(new)
 
     def act(self, run_id: int, action: Action, actor: str) -> ActResult:
@@ -197,17 +214,14 @@ class Engine:
         """
         from .core import apply
 
-        actor = actor.strip()
-        if not actor:
-            raise RunError("every action names the person acting; give --as NAME "
-                           "(or set OPSFLOW_USER)")
+        actor = person_key(actor, "the person acting")
         attempt = 0
         while True:
             cached = self._runs.pop(run_id, None)
             if cached is None:
                 attempt += 1
             run = cached or self.store.get_run(run_id)
-            compiled = self.sop(run.sop_hash).compiled
+            compiled = self.compiled(run.sop_hash)
             now = self.clock.now()
             try:
                 state, changes = apply(compiled, RunState.from_dict(run.state), action, actor,
@@ -216,7 +230,7 @@ class Engine:
                 if cached is not None:
                     continue  # decide refusals on the current run only
                 self._refused(run, action, actor, now, exc)
-                raise type(exc)(f"run {run_id}: {exc}") from None
+                raise exc.prefixed(f"run {run_id}: ") from None
             try:
                 stored = self.store.update_run(
                     run_id, expected_version=run.version, now=now,
@@ -265,16 +279,18 @@ class Engine:
     def handoff(self, run_id: int, *, actor: str, phase: str | None = None) -> ActResult:
         return self._do(run_id, "handoff", actor, phase=phase)
 
-    def fire(self, run_id: int, event: str, *, actor: str,
-             phase: str | None = None) -> ActResult:
-        return self._do(run_id, "fire", actor, event=event, phase=phase)
+    def fire(self, run_id: int, event: str, *, actor: str, phase: str | None = None,
+             comment: str = "") -> ActResult:
+        """Fire a declared event (optionally saying why)."""
+        return self._do(run_id, "fire", actor, event=event, phase=phase, comment=comment or None)
 
     def set_field(self, run_id: int, name: str, value: str, *, actor: str) -> ActResult:
         return self._do(run_id, "set", actor, field=name, value=value)
 
     def reassign(self, run_id: int, role: str, people: Sequence[str], *,
                  actor: str) -> ActResult:
-        return self._do(run_id, "reassign", actor, role=role, people=list(people))
+        return self._do(run_id, "reassign", actor, role=role,
+                        people=people if isinstance(people, str) else list(people))
 
     def cancel(self, run_id: int, *, actor: str, reason: str = "") -> ActResult:
         return self._do(run_id, "cancel", actor, reason=reason)
@@ -287,8 +303,9 @@ class Engine:
     def status(self, run_id: int) -> RunStatus:
         run = self.store.get_run(run_id)
         sop = self.sop(run.sop_hash)
-        includes = sop.compiled["sop"].get("includes", [])
-        return build_status(sop.compiled, RunState.from_dict(run.state), run_id=run.id,
+        compiled = self.compiled(run.sop_hash)
+        includes = [i.path for i in compiled.sop.includes]
+        return build_status(compiled, RunState.from_dict(run.state), run_id=run.id,
                             title=run.title, now=self.clock.now(), sop_path=sop.path,
                             sop_file=file_state(sop.hash, sop.path, includes))
 
@@ -296,12 +313,13 @@ class Engine:
         """Everything waiting on ``person`` across runs, overdue (earliest due) first."""
         now = self.clock.now()
         return [InboxItem(item, item.due_at is not None and item.due_at < now)
-                for item in self.store.inbox(person.strip())]
+                for item in self.store.inbox(person_key(person))]
 
     def list_runs(self, *, sop_id: str | None = None, status: str | None = None,
                   person: str | None = None, overdue: bool = False,
                   limit: int | None = None) -> list[RunRecord]:
-        return self.store.list_runs(sop_id=sop_id, status=status, person=person,
+        return self.store.list_runs(sop_id=sop_id, status=status,
+                                    person=None if person is None else person_key(person),
                                     overdue_at=self.clock.now() if overdue else None,
                                     limit=limit)
 
@@ -317,17 +335,19 @@ class Engine:
         problems = list(self.store.verify_chain(run_id))
         log = [(e.actor, e.at, Change(e.action, e.from_phase, e.to_phase, e.payload))
                for e in events]
-        state, replay_problems = replay(self.sop(run.sop_hash).compiled, log)
+        compiled = self.compiled(run.sop_hash)
+        state, replay_problems = replay(compiled, log)
         problems += replay_problems
         if state is None:
             problems.append("no start event: the run cannot be rebuilt")
         else:
             problems += _state_differences(state, run)
+            problems += invariants.problems(compiled, state)
         return VerifyReport(run_id, len(events), problems)
 
 
 def _state_differences(replayed: RunState, run: RunRecord) -> list[str]:
-    stored = run.state
+    stored = RunState.from_dict(dict(run.state)).to_dict()  # older states: defaults filled in
     fresh = replayed.to_dict()
     keys = sorted(k for k in set(stored) | set(fresh) if stored.get(k) != fresh.get(k))
     problems = []

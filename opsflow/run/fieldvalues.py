@@ -14,15 +14,25 @@ This module does not evaluate conditions or know about runs.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Protocol
 
 from ..errors import OpsflowError
 
 __all__ = ["FieldValueError", "Scalar", "parse_value", "typed", "typed_fields"]
 
 Scalar = Decimal | dt.date | str
+
+
+class FieldLike(Protocol):
+    """A field's type as the compiled SOP gives it (``FieldSpec`` has these)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def choices(self) -> Sequence[str]: ...
 
 
 class FieldValueError(OpsflowError):
@@ -44,9 +54,9 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-def parse_value(name: str, spec: Mapping[str, Any], text: str) -> str:
+def parse_value(name: str, spec: FieldLike, text: str) -> str:
     """Check ``text`` for field ``name`` of type ``spec``; return canonical text."""
-    kind = spec["type"]
+    kind = spec.type
     if kind == "number":
         number = _number(text)
         if number is None:
@@ -60,7 +70,7 @@ def parse_value(name: str, spec: Mapping[str, Any], text: str) -> str:
                                   "(write it as YYYY-MM-DD, like 2027-03-01)")
         return date.isoformat()
     if kind == "choice":
-        choices = list(spec["choices"])
+        choices = list(spec.choices)
         if text.strip() not in choices:
             raise FieldValueError(f"field {name} is one of {', '.join(choices)}; "
                                   f"{text!r} is not one of them (pick one of those)")
@@ -68,16 +78,16 @@ def parse_value(name: str, spec: Mapping[str, Any], text: str) -> str:
     return text
 
 
-def typed(spec: Mapping[str, Any], text: str) -> Scalar:
+def typed(spec: FieldLike, text: str) -> Scalar:
     """The value conditions compare, from a stored canonical text."""
-    if spec["type"] == "number":
+    if spec.type == "number":
         return _number(text) or Decimal(0)
-    if spec["type"] == "date":
+    if spec.type == "date":
         return _date(text) or text
     return text
 
 
-def typed_fields(specs: Mapping[str, Mapping[str, Any]],
+def typed_fields(specs: Mapping[str, FieldLike],
                  values: Mapping[str, str]) -> dict[str, Scalar]:
     """Every set field of a run as its typed value (unknown names are skipped)."""
     return {name: typed(specs[name], text) for name, text in values.items() if name in specs}

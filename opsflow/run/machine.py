@@ -23,13 +23,14 @@ This module decides nothing itself and touches no database.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from transitions import EventData, Machine
 
-from .compiler import GUARD_IF
+from .compiled import GUARD_IF, CompiledSop
+from .conditions import Condition
 
 __all__ = ["Flow", "GuardContext", "Token", "clear_cache", "fire", "flow_for"]
 
@@ -42,13 +43,19 @@ class GuardContext(Protocol):
     def decider_acts(self, phase: str) -> bool: ...
     def approved(self, phase: str) -> bool: ...
     def rejected(self, phase: str) -> bool: ...
+    def no_quorum(self, phase: str) -> bool: ...
     def event_allowed(self, phase: str, event: str) -> bool: ...
     def all_joined(self, block: str) -> bool: ...
-    def condition_holds(self, condition: Mapping[str, Any]) -> bool: ...
+    def condition_holds(self, phase: str, condition: Condition) -> bool: ...
+    def may_enter(self, dest: str) -> bool: ...
 
 
 def _source(event: EventData) -> str:
     return str(event.state.name) if event.state is not None else ""
+
+
+def _dest(event: EventData) -> str:
+    return str(event.transition.dest) if event.transition is not None else ""
 
 
 class Token:
@@ -70,13 +77,15 @@ _BASE_GUARDS: dict[str, Callable[[Token, EventData], bool]] = {
     "guard:decider": lambda t, e: t._context.decider_acts(_source(e)),
     "guard:approved": lambda t, e: t._context.approved(_source(e)),
     "guard:rejected": lambda t, e: t._context.rejected(_source(e)),
+    "guard:no-quorum": lambda t, e: t._context.no_quorum(_source(e)),
+    "guard:entry": lambda t, e: t._context.may_enter(_dest(e)),
     "guard:event-by": lambda t, e: t._context.event_allowed(_source(e), str(e.event.name)),
     "guard:joined": lambda t, e: t._context.all_joined(_source(e).rpartition(":")[0]),
 }
 
 
-def _route_guard(condition: Mapping[str, Any]) -> Callable[[Token, EventData], bool]:
-    return lambda t, e: t._context.condition_holds(condition)
+def _route_guard(condition: Condition) -> Callable[[Token, EventData], bool]:
+    return lambda t, e: t._context.condition_holds(_source(e), condition)
 
 
 @dataclass
@@ -93,27 +102,27 @@ _CACHE: dict[str, Flow] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _build(compiled: Mapping[str, Any]) -> Flow:
+def _build(compiled: CompiledSop) -> Flow:
     guards: dict[str, Any] = dict(_BASE_GUARDS)
-    for name, condition in compiled["guards"].items():
+    for name, condition in compiled.guards.items():
         assert name.startswith(GUARD_IF)
         guards[name] = _route_guard(condition)
-    token_class = type(f"Token_{compiled['sop']['id']}", (Token,), guards)
+    token_class = type(f"Token_{compiled.sop.id}", (Token,), guards)
     machine = Machine(
         model=None,
-        states=list(compiled["states"]),
-        transitions=[dict(t) for t in compiled["transitions"]],
-        initial=compiled["start"],
+        states=list(compiled.states),
+        transitions=[t.to_json() for t in compiled.transitions],
+        initial=compiled.start,
         auto_transitions=False,
         send_event=True,
-        name=f"{compiled['sop']['id']}@{compiled['hash'][:12]}",
+        name=f"{compiled.sop.id}@{compiled.hash[:12]}",
     )
-    return Flow(compiled["hash"], machine, token_class)
+    return Flow(compiled.hash, machine, token_class)
 
 
-def flow_for(compiled: Mapping[str, Any]) -> Flow:
+def flow_for(compiled: CompiledSop) -> Flow:
     """The flow of a compiled SOP: built on first use, then the same object."""
-    key = compiled["hash"]
+    key = compiled.hash
     flow = _CACHE.get(key)
     if flow is None:
         with _CACHE_LOCK:

@@ -1,28 +1,34 @@
 """Approval policies: who may vote, and what the votes so far decide.
 
-Pure functions over plain data. The approval comes from the compiled SOP::
+Pure functions over the compiled :class:`~opsflow.run.compiled.ApprovalSpec`.
 
-    {"by": ["board"], "quorum": {"kind": "fraction", "count": 1, "numerator": 2,
-     "denominator": 3}, "veto": false, "not_by": ["requester"], "window": null}
+* :func:`eligible` — separation of duties binds *people*, and is judged on
+  who did what in the run: everybody bound to an approving role, minus
+  everybody who holds or has held a ``not by`` role in this run (a person
+  who requested once stays the requester, whoever holds the role now).
+* :func:`decide` — the outcome of the votes and what the policy still
+  needs, in plain words.
 
-* :func:`eligible` — separation of duties binds *people*: everybody bound to
-  an approving role, minus everybody bound to a ``not by`` role (a person
-  who holds both may not vote).
-* :func:`decide` — the outcome of the votes (``approved``, ``rejected`` or
-  ``pending``) and what the policy still needs, in plain words.
+Rules. Only eligible people's latest votes count; abstentions count for
+nothing (never as a rejection). ``quorum N``: N approvals. ``all``: every
+eligible person approves. ``majority``: more approvals than rejections
+among the votes cast. ``a/b``: approvals are at least a/b of the
+approvals and rejections cast. The vote is decided as soon as the people
+who have not voted can no longer change the result; then it is:
 
-Rules. Only eligible people's latest votes count. ``quorum N``: N
-approvals. ``all``: every eligible person approves. ``majority``: more
-approvals than rejections among the votes cast (abstentions are not
-counted). ``a/b``: approvals are at least a/b of the votes cast. With
-``veto`` one rejection rejects. Otherwise the vote is rejected as soon as
-the people who have not voted can no longer make it pass, and approved as
-soon as they can no longer make it fail (so majority and fractions decide
-once everybody voted, or earlier when the result cannot change). A quorum
-larger than the number of eligible people stays pending (the fix is to
-bind more people to the role), it is not a rejection. A voting window
-(``open at least 72 hours``, counted from entering the phase) holds any
-decision back until it has passed.
+* ``approved`` when it passes whatever they do;
+* ``rejected`` when it fails although enough people took part for it to
+  pass — had those who rejected approved, it could have passed;
+* ``no quorum`` when it fails even counting every rejection as an approval:
+  too many abstained (or too few may vote) for the quorum to be met.
+
+``veto``: one rejection rejects at once, and the vote cannot pass before
+every eligible person has voted (or its window has passed), so a veto
+always has its chance. A voting window (``open at least 72 hours``, counted
+from entering the phase) holds every decision back until it has passed;
+votes cast after that are refused by the run core. A quorum larger than
+the number of eligible people stays pending (``start`` refuses such a run;
+a reassign adds people), it is not a rejection.
 
 This module does not record votes, check who is acting, or move runs.
 """
@@ -31,9 +37,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from .clock import add_duration
+from .compiled import ApprovalSpec, QuorumSpec
 
 __all__ = [
     "Outcome",
@@ -42,36 +49,44 @@ __all__ = [
     "describe_quorum",
     "eligible",
     "excluded",
+    "needed",
     "window_end",
 ]
 
-Outcome = Literal["approved", "rejected", "pending"]
+Outcome = Literal["approved", "rejected", "no quorum", "pending"]
 
 
-def window_end(approval: Mapping[str, Any], entered_at: dt.datetime) -> dt.datetime | None:
+class People(Protocol):
+    """What the policy asks of a run's state (``RunState`` answers it)."""
+
+    def holders(self, roles: Iterable[str]) -> list[str]: ...
+    def ever_held(self, roles: Iterable[str]) -> set[str]: ...
+
+
+def window_end(approval: ApprovalSpec, entered_at: dt.datetime) -> dt.datetime | None:
     """When the voting window (``open at least …``) of a phase entered then closes."""
-    window = approval.get("window")
-    return add_duration(entered_at, window) if window else None
+    return add_duration(entered_at, approval.window) if approval.window else None
 
 
-def _holders(roles: Iterable[str], assignments: Mapping[str, list[str]]) -> set[str]:
-    return {person for role in roles for person in assignments.get(role, [])}
+def excluded(approval: ApprovalSpec, people: People) -> set[str]:
+    """The people who hold or have held a ``not by`` role of this approval in the run."""
+    return people.ever_held(approval.not_by)
 
 
-def eligible(approval: Mapping[str, Any], assignments: Mapping[str, list[str]]) -> list[str]:
-    """The people who may vote, sorted: approving roles' holders minus ``not by`` holders."""
-    return sorted(_holders(approval["by"], assignments) - excluded(approval, assignments))
+def eligible(approval: ApprovalSpec, people: People) -> list[str]:
+    """The people who may vote, sorted: approving roles' holders minus ``not by`` people."""
+    return sorted(set(people.holders(approval.by)) - excluded(approval, people))
 
 
-def excluded(approval: Mapping[str, Any], assignments: Mapping[str, list[str]]) -> set[str]:
-    """The people bound to a ``not by`` role of this approval."""
-    return _holders(approval.get("not_by", []), assignments)
+def needed(quorum: QuorumSpec) -> int:
+    """The fewest eligible people with whom the quorum can be met."""
+    return quorum.count if quorum.kind == "count" else 1
 
 
 class PolicyResult(NamedTuple):
     """What the votes decide now.
 
-    ``decision`` ignores the voting window (what the votes say);
+    ``decision`` is what the votes say (ignoring the voting window);
     ``outcome`` is what may happen now (``pending`` while the window is open).
     """
 
@@ -85,37 +100,27 @@ class PolicyResult(NamedTuple):
     window_ends: dt.datetime | None = None
 
 
-def describe_quorum(quorum: Mapping[str, Any]) -> str:
-    kind = quorum["kind"]
-    if kind == "count":
-        n = int(quorum["count"])
+def describe_quorum(quorum: QuorumSpec) -> str:
+    if quorum.kind == "count":
+        n = quorum.count
         return f"{n} approval{'s' if n != 1 else ''}"
-    if kind == "all":
+    if quorum.kind == "all":
         return "approval from everyone eligible"
-    if kind == "majority":
+    if quorum.kind == "majority":
         return "more approvals than rejections among the votes cast"
-    return f"at least {quorum['numerator']}/{quorum['denominator']} of the votes cast to approve"
+    return f"at least {quorum.numerator}/{quorum.denominator} of the votes cast to approve"
 
 
-def _passes(quorum: Mapping[str, Any], size: int) -> Callable[[int, int], bool]:
+def _passes(quorum: QuorumSpec, size: int) -> Callable[[int, int], bool]:
     """Whether ``approvals, rejections`` (final counts) pass; monotone in both."""
-    kind = quorum["kind"]
-    if kind == "count":
-        need = int(quorum["count"])
-        return lambda a, r: a >= need
-    if kind == "all":
+    if quorum.kind == "count":
+        return lambda a, r: a >= quorum.count
+    if quorum.kind == "all":
         return lambda a, r: size > 0 and a >= size
-    if kind == "majority":
+    if quorum.kind == "majority":
         return lambda a, r: a > r
-    num, den = int(quorum["numerator"]), int(quorum["denominator"])
+    num, den = quorum.numerator, quorum.denominator
     return lambda a, r: a + r > 0 and a > 0 and a * den >= num * (a + r)
-
-
-def _reachable(quorum: Mapping[str, Any], size: int) -> bool:
-    """False when too few people are eligible for the quorum ever to pass."""
-    if quorum["kind"] == "count":
-        return size >= int(quorum["count"])
-    return size > 0
 
 
 def _who(people: Iterable[str]) -> str:
@@ -123,15 +128,10 @@ def _who(people: Iterable[str]) -> str:
     return ", ".join(names) if names else "nobody"
 
 
-def decide(
-    approval: Mapping[str, Any],
-    voters: list[str],
-    votes: Mapping[str, str],
-    now: dt.datetime,
-    window_ends: dt.datetime | None = None,
-) -> PolicyResult:
+def decide(approval: ApprovalSpec, voters: list[str], votes: Mapping[str, str],
+           now: dt.datetime, window_ends: dt.datetime | None = None) -> PolicyResult:
     """Decide the votes (``{person: approve|reject|abstain}``) of ``voters``."""
-    quorum = approval["quorum"]
+    quorum = approval.quorum
     counted = {p: d for p, d in votes.items() if p in voters}
     approvals = sum(1 for d in counted.values() if d == "approve")
     rejections = sum(1 for d in counted.values() if d == "reject")
@@ -140,31 +140,41 @@ def decide(
     left = len(not_voted)
     passes = _passes(quorum, len(voters))
     tally = f"{approvals} approve, {rejections} reject, {abstentions} abstain"
+    window_open = window_ends is not None and now < window_ends
     vetoers = [p for p in voters if counted.get(p) == "reject"]
 
     decision: Outcome
-    if approval.get("veto") and vetoers:
+    if approval.veto and vetoers:
         decision, needs = "rejected", f"rejected: veto by {_who(vetoers)}"
-    elif not _reachable(quorum, len(voters)):
+    elif len(voters) < needed(quorum):
         decision = "pending"
         needs = (f"needs {describe_quorum(quorum)} but only {len(voters)} "
                  f"{'person may' if len(voters) == 1 else 'people may'} vote "
-                 f"({_who(voters)}); reassign the approving role to more people")
-    elif passes(approvals, rejections + left):
+                 f"({_who(voters)}); bind more people to the approving role")
+    elif passes(approvals, rejections + left) and not (
+            approval.veto and left and (window_ends is None or window_open)):
         decision, needs = "approved", f"approved ({tally})"
     elif not passes(approvals + left, rejections):
-        decision, needs = "rejected", f"rejected: {describe_quorum(quorum)} can no longer " \
-                                      f"be reached ({tally})"
+        if passes(approvals + left + rejections, 0):
+            decision, needs = "rejected", f"rejected: {describe_quorum(quorum)} can no longer " \
+                                          f"be reached ({tally})"
+        else:
+            decision, needs = "no quorum", f"no quorum: {describe_quorum(quorum)} can no " \
+                                           f"longer be reached ({tally})"
     else:
         decision = "pending"
         needs = f"needs {describe_quorum(quorum)} ({tally}); not voted yet: {_who(not_voted)}"
-        if quorum["kind"] == "count":
-            more = int(quorum["count"]) - approvals
+        if quorum.kind == "count" and approvals < quorum.count:
+            more = quorum.count - approvals
             needs = (f"needs {more} more approval{'s' if more != 1 else ''} ({tally}); "
                      f"not voted yet: {_who(not_voted)}")
+        elif approval.veto and passes(approvals, rejections + left):
+            needs = (f"has its approvals ({tally}); with a veto it passes once everybody "
+                     f"has voted; not voted yet: {_who(not_voted)}")
 
     outcome = decision
-    if decision != "pending" and window_ends is not None and now < window_ends:
+    if decision != "pending" and window_open:
+        assert window_ends is not None
         outcome = "pending"
         needs += f"; voting stays open until {window_ends:%Y-%m-%d %H:%M} UTC"
     return PolicyResult(outcome, decision, needs, approvals, rejections, abstentions,

@@ -59,6 +59,12 @@ class RunState:
     milestones: dict[str, str] = field(default_factory=dict)
     #: parallel block -> indexes of the tracks that have joined
     joined: dict[str, list[int]] = field(default_factory=dict)
+    #: role -> everybody who has held it in this run, in order (separation of duties
+    #: is judged on this: who requested once stays the requester for ``not by``)
+    held: dict[str, list[str]] = field(default_factory=dict)
+    #: field -> the approval phase whose granted vote decided on it (it cannot change
+    #: unless that approval says ``reopen on change``; released when it is entered again)
+    decided: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A fresh plain-JSON dict (no container is shared with this state)."""
@@ -76,6 +82,8 @@ class RunState:
             "assignments": {role: list(people) for role, people in self.assignments.items()},
             "milestones": dict(self.milestones),
             "joined": {block: list(tracks) for block, tracks in self.joined.items()},
+            "held": {role: list(people) for role, people in self.held.items()},
+            "decided": dict(self.decided),
         }
 
     @classmethod
@@ -83,8 +91,11 @@ class RunState:
         """The state a :meth:`to_dict` dict describes.
 
         It shares the dict's lists and dicts (reading a stored run costs no
-        copy); :meth:`copy` it before changing it, as the run core does.
+        copy); :meth:`copy` it before changing it, as the run core does. A state
+        stored before ``held`` existed reads its assignments as who held each role.
         """
+        if "held" not in data:
+            data = {**data, "held": {r: list(p) for r, p in data.get("assignments", {}).items()}}
         tokens = [TokenState(**t) for t in data.get("tokens", [])]
         return cls(**{**data, "tokens": tokens})
 
@@ -107,6 +118,10 @@ class RunState:
         """The earliest due time of the active phases."""
         dues = [dt.datetime.fromisoformat(t.due_at) for t in self.tokens if t.due_at]
         return min(dues) if dues else None
+
+    def ever_held(self, roles: Iterable[str]) -> set[str]:
+        """Everybody who has held any of ``roles`` in this run (now or before)."""
+        return {p for r in roles for p in [*self.held.get(r, []), *self.assignments.get(r, [])]}
 
     def people(self) -> list[str]:
         """Everybody bound to some role of the run, sorted."""

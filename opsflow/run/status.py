@@ -20,12 +20,12 @@ dataclass to define at import). This module does not change runs.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from . import conditions, policy
 from .authority import listing, roles_text
 from .clock import add_duration, from_iso
+from .compiled import CompiledSop
 from .fieldvalues import typed_fields
 from .sophash import FileState
 from .state import RunState, TokenState
@@ -121,25 +121,25 @@ def _plural(n: int, word: str) -> str:
 class _Phase:
     """Reading one active phase of a run."""
 
-    def __init__(self, compiled: Mapping[str, Any], state: RunState, token: TokenState,
+    def __init__(self, compiled: CompiledSop, state: RunState, token: TokenState,
                  now: dt.datetime) -> None:
         self.c = compiled
         self.s = state
         self.t = token
         self.now = now
-        self.p = compiled["phases"][token.phase]
-        self.owners = state.holders([self.p["owner"]])
+        self.p = compiled.phases[token.phase]
+        self.owners = state.holders([self.p.owner])
         self.due_at = from_iso(token.due_at) if token.due_at else None
 
     def open_items(self) -> list[int]:
         ticked = self.s.ticked.get(self.t.phase, [])
-        return [n for n in range(1, len(self.p["checklist"]) + 1) if n not in ticked]
+        return [n for n in range(1, len(self.p.checklist) + 1) if n not in ticked]
 
     def decide(self) -> tuple[list[str], policy.PolicyResult] | None:
-        approval = self.p["approval"]
+        approval = self.p.approval
         if approval is None:
             return None
-        voters = policy.eligible(approval, self.s.assignments)
+        voters = policy.eligible(approval, self.s)
         votes = {p: v["decision"] for p, v in self.s.votes.get(self.t.phase, {}).items()}
         ends = policy.window_end(approval, from_iso(self.t.entered_at))
         return voters, policy.decide(approval, voters, votes, self.now, ends)
@@ -157,48 +157,72 @@ class _Phase:
             if result.outcome == "pending":
                 return self.owners, f"wait: {result.needs}"
             if result.outcome == "approved" and open_count:
-                return self.owners, f"tick {items}, then advance"
+                return self.owners, f"tick {items}; the approval then moves on by itself"
+            blocked = self.blocked()
+            if blocked:
+                return self.owners, f"{result.outcome}, but it cannot move on: {blocked}"
             return self.owners, "advance (the approval is decided)"
+        events = self.p.events
+        if self.p.end:
+            if not self.p.checklist:
+                return self.owners, "nothing (the run finishes here)"
+            return self.owners, (f"tick {items}, then hand off to finish the run" if open_count
+                                 else "hand off to finish the run")
+        if "handoff" not in events:
+            fired = ", ".join(e for e in events)
+            return self.owners, f"fire one of: {fired}" if fired else "nothing"
         if open_count:
             return self.owners, f"tick {items}, then hand off"
-        if self.p["end"]:
-            return self.owners, "hand off to finish the run"
         return self.owners, "hand off"
 
+    def blocked(self) -> str:
+        """Why a decided approval has not moved on (a field its routes read is not set)."""
+        unset = self.unset_route_fields()
+        return f"set {listing(unset)}" if unset else ""
+
+    def unset_route_fields(self) -> list[str]:
+        values = typed_fields(self.c.fields, self.s.fields)
+        return list(dict.fromkeys(
+            f for r in self.p.routes if r.condition is not None
+            and conditions.evaluate(r.condition, values) is None
+            for f in conditions.unset_fields(r.condition, values)))
+
     def notes(self) -> list[str]:
-        values = typed_fields(self.c["fields"], self.s.fields)
+        values = typed_fields(self.c.fields, self.s.fields)
         notes = []
-        for route in self.p["routes"]:
-            unset = conditions.unset_fields(route["condition"], values)
-            if unset:
-                notes.append(f"route `{route['event']}` to {route['target']} if "
-                             f"`{conditions.describe(route['condition'])}` does not apply: "
-                             f"{listing(unset)} not set (set with `opsflow set`)")
+        for route in self.p.routes:
+            if route.condition is None or conditions.evaluate(route.condition, values) is not None:
+                continue
+            unset = conditions.unset_fields(route.condition, values)
+            notes.append(f"route `{route.event}` to {route.target} if "
+                         f"`{conditions.describe(route.condition)}` cannot be decided: "
+                         f"{listing(unset)} not set; no {route.event} route is taken "
+                         f"until {'they are' if len(unset) > 1 else 'it is'} set")
         return notes
 
     def status(self) -> PhaseStatus:
         ticked = self.s.ticked.get(self.t.phase, [])
-        checklist = [(n, text, n in ticked) for n, text in enumerate(self.p["checklist"], 1)]
+        checklist = [(n, text, n in ticked) for n, text in enumerate(self.p.checklist, 1)]
         votes = [(person, v["decision"], v["comment"])
                  for person, v in sorted(self.s.votes.get(self.t.phase, {}).items())]
         decided = self.decide()
         up_next, step = self.next_step()
         return PhaseStatus(
-            phase=self.t.phase, title=self.p["title"], owner_role=self.p["owner"],
+            phase=self.t.phase, title=self.p.title, owner_role=self.p.owner,
             owners=self.owners, entered_at=from_iso(self.t.entered_at), due_at=self.due_at,
             overdue=self.due_at is not None and self.due_at < self.now, checklist=checklist,
             votes=votes, policy=decided[1].needs if decided else None, up_next=up_next,
             next_step=step, notes=self.notes())
 
 
-def work_items(compiled: Mapping[str, Any], state: RunState, now: dt.datetime) -> list[WorkNeed]:
+def work_items(compiled: CompiledSop, state: RunState, now: dt.datetime) -> list[WorkNeed]:
     """What the run waits on, per person (empty once it is done or cancelled)."""
     items: list[WorkNeed] = []
     if state.status != "active":
         return items
     for token in state.tokens:
         phase = _Phase(compiled, state, token, now)
-        title = phase.p["title"]
+        title = phase.p.title
         up_next, step = phase.next_step(counted=False)
         for person in phase.owners:
             items.append(WorkNeed(person, "owner", token.phase, f"{title}: {step}"
@@ -212,33 +236,32 @@ def work_items(compiled: Mapping[str, Any], state: RunState, now: dt.datetime) -
     return items
 
 
-def _milestones(compiled: Mapping[str, Any], state: RunState,
+def _milestones(compiled: CompiledSop, state: RunState,
                 now: dt.datetime) -> list[MilestoneStatus]:
     started = from_iso(state.started_at)
     result = []
-    for phase in compiled["phases"].values():
-        for ms in phase["milestones"]:
-            due = ms["due"]
+    for phase in compiled.phases.values():
+        for ms in phase.milestones:
             due_at: dt.datetime | None = None
-            if due and "date" in due:
-                due_at = dt.datetime.fromisoformat(due["date"]).replace(tzinfo=dt.UTC)
-            elif due:
-                due_at = add_duration(started, due)
-            reached = state.milestones.get(ms["id"])
+            if isinstance(ms.due, dt.date):
+                due_at = dt.datetime.combine(ms.due, dt.time(), dt.UTC)
+            elif ms.due is not None:
+                due_at = add_duration(started, ms.due)
+            reached = state.milestones.get(ms.id)
             reached_at = from_iso(reached) if reached else None
             result.append(MilestoneStatus(
-                ms["id"], ms["title"], ms["owner"], state.holders([ms["owner"]]), due_at,
+                ms.id, ms.title, ms.owner, state.holders([ms.owner]), due_at,
                 reached_at, reached_at is None and due_at is not None and due_at < now))
     return result
 
 
-def build_status(compiled: Mapping[str, Any], state: RunState, *, run_id: int, title: str,
+def build_status(compiled: CompiledSop, state: RunState, *, run_id: int, title: str,
                  now: dt.datetime, sop_file: FileState, sop_path: str) -> RunStatus:
     """Everything ``opsflow status`` shows about one run."""
     phases = [_Phase(compiled, state, t, now).status() for t in state.tokens]
     return RunStatus(
-        run_id=run_id, title=title, sop_id=compiled["sop"]["id"],
-        sop_version=compiled["sop"]["version"], status=state.status, outcome=state.outcome,
+        run_id=run_id, title=title, sop_id=compiled.sop.id,
+        sop_version=compiled.sop.version, status=state.status, outcome=state.outcome,
         started_at=from_iso(state.started_at),
         finished_at=from_iso(state.finished_at) if state.finished_at else None,
         phases=phases, fields=dict(state.fields), assignments=dict(state.assignments),
