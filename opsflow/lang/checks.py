@@ -304,7 +304,7 @@ def check_unknown_roles(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.diag("E210", f"unknown role `{ref.name}` in {where}", ref.span, hint)
 
 
-@rule("E211", "unknown-phase", "a route or track names a phase that does not exist")
+@rule("E211", "unknown-phase", "a route, track or field names a phase that does not exist")
 def check_unknown_phases(ctx: Context) -> Iterator[Diagnostic]:
     known = ctx.nodes
     for phase in ctx.sop.phases:
