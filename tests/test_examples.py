@@ -27,7 +27,8 @@ PROCEDURES = sorted(p for p in SOPS.glob("*.sop"))
 LIBRARIES = sorted(SOPS.glob("shared/*.sop"))
 
 #: attributes that only record mistakes for the checker (clean files leave them empty)
-ERROR_ONLY = {("Sop", "extra_headers"), ("Phase", "repeated"), ("Sop", "source")}
+ERROR_ONLY = {("Sop", "extra_headers"), ("Phase", "repeated"), ("Sop", "source"),
+              ("Field", "repeated"), ("Approval", "repeated")}
 
 
 def _load_all() -> list[m.Sop]:
@@ -155,6 +156,7 @@ def test_every_approval_policy_line_is_used(nodes: list[object]) -> None:
     assert any(a.veto for a in approvals)
     assert any(a.not_by for a in approvals)
     assert any(a.window is not None for a in approvals)
+    assert any(a.reopen_on_change for a in approvals)
     assert any(len(a.by) > 1 for a in approvals)
 
 

@@ -104,6 +104,43 @@ class Context:
         return self.sop.track_of()
 
     @cached_property
+    def tracks(self) -> dict[str, frozenset[tuple[str, int]]]:
+        """Phase → every track (block id, index) whose start reaches it (see the model)."""
+        found: dict[str, set[tuple[str, int]]] = defaultdict(set)
+        for key, members in self.sop.track_members().items():
+            for pid in members:
+                found[pid].add(key)
+        return {pid: frozenset(keys) for pid, keys in found.items()}
+
+    @cached_property
+    def outside(self) -> set[str]:
+        """Phases of the flow outside every track.
+
+        Reached from the start (unless it is itself in a track, which E273
+        reports) and from each block's ``then``, following routes; a route to
+        a block continues at its ``then``; a route into a track phase is not
+        followed (E273 reports it).
+        """
+        start = [] if self.sop.start in self.tracks else [self.sop.start]
+        seeds = start + [b.then.name for b in self.sop.parallels if b.then]
+
+        def step(node: str) -> Iterator[str]:
+            block = self.parallels.get(node)
+            if block is not None:
+                if block.then is not None:
+                    yield block.then.name
+                return
+            phase = self.phases.get(node)
+            for route in phase.routes if phase is not None else ():
+                target = route.target.name
+                if target in self.parallels or (target in self.phases
+                                                and target not in self.tracks):
+                    yield target
+
+        starts = [n for n in seeds if n in self.parallels or n in self.phases]
+        return {n for n in _reach(starts, step) if n in self.phases}
+
+    @cached_property
     def edges(self) -> dict[str, list[str]]:
         """The flow graph: node → nodes it can lead to (``join`` → the block's ``then``)."""
         graph: dict[str, list[str]] = defaultdict(list)
@@ -128,6 +165,9 @@ class Context:
         for event in sop.events:
             for ref in event.by:
                 yield ref, f"event `{event.id}`"
+        for fld in sop.fields:
+            for ref in fld.set_by:
+                yield ref, f"field `{fld.id}`"
         for phase in sop.phases:
             where = f"phase `{phase.id}`"
             for ref in phase.owners:
@@ -235,12 +275,19 @@ def check_has_phases(ctx: Context) -> Iterator[Diagnostic]:
                        'add at least one `phase ID "Title"` with an owner')
 
 
-@rule("E205", "repeated-statement", "a single-valued statement is written twice in a phase")
+@rule("E205", "repeated-statement",
+      "a single-valued statement is written twice in a phase or a field")
 def check_repeated(ctx: Context) -> Iterator[Diagnostic]:
     for phase in ctx.sop.phases:
         for keyword, span in phase.repeated:
             yield ctx.diag("E205", f"phase `{phase.id}` has more than one `{keyword}`", span,
                            f"keep one `{keyword}` per phase")
+    for fld in ctx.sop.fields:
+        for keyword, span in fld.repeated:
+            yield ctx.diag("E205", f"field `{fld.id}` has more than one `{keyword}`", span,
+                           f"keep one `{keyword}` per field (list several names on it "
+                           "with commas)" if keyword != "required" else
+                           "keep one `required` per field")
 
 
 # ---- references ---------------------------------------------------------------
@@ -257,7 +304,7 @@ def check_unknown_roles(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.diag("E210", f"unknown role `{ref.name}` in {where}", ref.span, hint)
 
 
-@rule("E211", "unknown-phase", "a route or track names a phase that does not exist")
+@rule("E211", "unknown-phase", "a route, track or field names a phase that does not exist")
 def check_unknown_phases(ctx: Context) -> Iterator[Diagnostic]:
     known = ctx.nodes
     for phase in ctx.sop.phases:
@@ -273,6 +320,12 @@ def check_unknown_phases(ctx: Context) -> Iterator[Diagnostic]:
         for ref in refs:
             if ref.name not in known:
                 yield ctx.diag("E211", f"unknown phase `{ref.name}` in parallel `{block.id}`",
+                               ref.span, _did_you_mean(ref.name, known)
+                               or "declare that phase, or name one that exists")
+    for fld in ctx.sop.fields:
+        for ref in fld.required_before:
+            if ref.name not in known:
+                yield ctx.diag("E211", f"unknown phase `{ref.name}` in field `{fld.id}`",
                                ref.span, _did_you_mean(ref.name, known)
                                or "declare that phase, or name one that exists")
 
@@ -408,13 +461,17 @@ def check_approval_routes(ctx: Context) -> Iterator[Diagnostic]:
                 )
 
 
-@rule("E241", "vote-without-approval", "`on approve`/`on reject` in a phase without approval")
+_VOTE_EVENTS = ("approve", "reject", "no-quorum")
+
+
+@rule("E241", "vote-without-approval",
+      "`on approve`, `on reject` or `on no-quorum` in a phase without approval")
 def check_vote_routes(ctx: Context) -> Iterator[Diagnostic]:
     for phase in ctx.sop.phases:
         if phase.approval is not None:
             continue
         for route in phase.routes:
-            if route.event.name in ("approve", "reject"):
+            if route.event.name in _VOTE_EVENTS:
                 yield ctx.diag(
                     "E241",
                     f"phase `{phase.id}` has `on {route.event.name}` but no approval",
@@ -442,25 +499,6 @@ def check_quorum(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
-@rule("W342", "quorum-above-roles", "a quorum larger than the number of approving roles")
-def check_quorum_roles(ctx: Context) -> Iterator[Diagnostic]:
-    for phase in ctx.sop.phases:
-        approval = phase.approval
-        if approval is None or approval.quorum.kind != "count":
-            continue
-        roles = [r.name for r in approval.by]
-        count = approval.quorum.count
-        if count > len(roles):
-            yield ctx.diag(
-                "W342",
-                f"quorum {count} in phase `{phase.id}` needs {count} people but only "
-                f"{len(roles)} role{'s' if len(roles) > 1 else ''} ({_names(roles)}) may approve",
-                approval.quorum.span,
-                f"bind at least {count} people to those roles in every run, "
-                "or write `quorum all` if every approver must agree",
-            )
-
-
 @rule("E243", "self-excluding-approval", "`not by` names a role that approves")
 def check_not_by(ctx: Context) -> Iterator[Diagnostic]:
     for phase in ctx.sop.phases:
@@ -476,6 +514,37 @@ def check_not_by(ctx: Context) -> Iterator[Diagnostic]:
                     ref.span,
                     "name the role whose holders may not vote (e.g. the author of the work)",
                 )
+
+
+@rule("E244", "repeated-policy", "a single-valued policy line is written twice in one approval")
+def check_repeated_policy(ctx: Context) -> Iterator[Diagnostic]:
+    for phase in ctx.sop.phases:
+        if phase.approval is None:
+            continue
+        for keyword, span in phase.approval.repeated:
+            yield ctx.diag(
+                "E244",
+                f"the approval of phase `{phase.id}` has more than one `{keyword}` line",
+                span,
+                f"keep the one `{keyword}` line you mean; a second one does not replace the first",
+            )
+
+
+@rule("W343", "reopen-without-fields", "`reopen on change` where no route reads a field")
+def check_reopen(ctx: Context) -> Iterator[Diagnostic]:
+    for phase in ctx.sop.phases:
+        approval = phase.approval
+        if approval is None or not approval.reopen_on_change:
+            continue
+        if not any(r.condition is not None for r in phase.routes):
+            yield ctx.diag(
+                "W343",
+                f"`reopen on change` in phase `{phase.id}` never takes effect: no route of "
+                "the phase has a condition, so no field change can reopen the vote",
+                approval.span,
+                "remove `reopen on change`, or give a route of this phase an `if` on the "
+                "field whose change should reopen the vote",
+            )
 
 
 # ---- conditions ---------------------------------------------------------------
@@ -564,13 +633,15 @@ def check_fallback(ctx: Context) -> Iterator[Diagnostic]:
             by_event[route.event.name].append(route)
         for event, routes in by_event.items():
             if all(r.condition is not None for r in routes):
+                line = "handoff to" if event == "handoff" else f"on {event} go to"
                 yield ctx.diag(
                     "W301",
                     f"every `{event}` route of phase `{phase.id}` has a condition; when none "
-                    "holds, the run is stuck",
+                    f"holds, `{event}` is refused until a field changes",
                     routes[-1].span,
-                    f"add a last `{'handoff to' if event == 'handoff' else f'on {event} go to'}"
-                    " PHASE` without `if`",
+                    "make sure the conditions cover every case you expect; a last "
+                    f"`{line} PHASE` without `if` would instead send every other case "
+                    "there without asking, so add one only if that is what should happen",
                 )
 
 
@@ -661,8 +732,8 @@ def check_track_entry(ctx: Context) -> Iterator[Diagnostic]:
         for route in phase.routes:
             target = route.target.name
             block = ctx.track_of.get(target)
-            if block is None or block == inside:
-                continue
+            if block is None or block == inside or target in ctx.outside:
+                continue  # a track route out to the outside flow is E274's
             yield ctx.diag(
                 "E273",
                 f"phase `{phase.id}` routes into `{target}`, which is inside a track of "
@@ -695,3 +766,85 @@ def check_sop_owner(ctx: Context) -> Iterator[Diagnostic]:
     if not sop.is_library and sop.owner is None:
         yield ctx.diag("W305", f"SOP `{sop.id}` has no owner", sop.span,
                        "add `owner ROLE` under the `sop` line: who keeps this procedure current")
+
+
+def _track_name(ctx: Context, key: tuple[str, int]) -> str:
+    block, index = key
+    return f"track `{ctx.parallels[block].tracks[index].name}` of parallel `{block}`"
+
+
+def _track_routes(ctx: Context) -> Iterator[tuple[m.Phase, frozenset[tuple[str, int]], m.Route]]:
+    """Routes leaving phases that are inside tracks only (not also on the outside flow)."""
+    for phase in ctx.sop.phases:
+        keys = ctx.tracks.get(phase.id)
+        if keys and phase.id not in ctx.outside:
+            for route in phase.routes:
+                yield phase, keys, route
+
+
+@rule("E274", "route-leaves-track", "a route from a track phase to a phase outside its track")
+def check_track_exit(ctx: Context) -> Iterator[Diagnostic]:
+    starts = {b.tracks[i].name: (b.id, i) for b in ctx.sop.parallels
+              for i in range(len(b.tracks))}
+    thens = {b.id: b.then.name for b in ctx.sop.parallels if b.then is not None}
+    for phase, keys, route in _track_routes(ctx):
+        target = ctx.phases.get(route.target.name)
+        if target is None or target.end:
+            continue
+        where = _track_name(ctx, min(keys))
+        start = starts.get(target.id)
+        if target.id in thens.values() and any(thens.get(b) == target.id for b, _ in keys):
+            problem = f"the phase after parallel `{min(keys)[0]}`"
+            hint = ("end the track with `handoff to join`; the run goes on to "
+                    f"`{target.id}` once every track has joined")
+        elif start is not None and start not in keys:
+            problem = f"the start of {_track_name(ctx, start)}"
+            hint = "a track cannot start or join another; end it with `handoff to join`"
+        elif target.id in ctx.outside:
+            problem = "a phase outside the parallel block"
+            hint = ("end the track with `handoff to join`, or route to an `end` phase "
+                    "if the whole run should finish here")
+        else:
+            continue
+        yield ctx.diag(
+            "E274",
+            f"phase `{phase.id}` ({where}) routes to `{target.id}`, {problem}",
+            route.target.span,
+            hint,
+        )
+
+
+@rule("E275", "track-reenters-block", "a route from inside a track to its own parallel block")
+def check_track_reentry(ctx: Context) -> Iterator[Diagnostic]:
+    for phase, keys, route in _track_routes(ctx):
+        target = route.target.name
+        if any(block == target for block, _ in keys):
+            yield ctx.diag(
+                "E275",
+                f"phase `{phase.id}` is inside parallel `{target}` and routes to it again",
+                route.target.span,
+                "a track cannot restart its own block; loop back to a phase of the same "
+                "track, or end the track with `handoff to join`",
+            )
+
+
+@rule("E276", "phase-in-two-tracks", "a phase reachable from two different tracks")
+def check_shared_phase(ctx: Context) -> Iterator[Diagnostic]:
+    starts = {t.name for b in ctx.sop.parallels for t in b.tracks}
+    for phase in ctx.sop.phases:
+        keys = ctx.tracks.get(phase.id, frozenset())
+        if len(keys) < 2 or phase.id in ctx.outside or phase.id in starts:
+            continue  # a track start reached from another track is reported by E274
+        entries = [p for p in ctx.sop.phases if p.id in ctx.tracks
+                   and any(r.target.name == phase.id for r in p.routes)
+                   and not keys <= ctx.tracks[p.id]]
+        if not entries:
+            continue  # inside a shared stretch; reported where it begins
+        yield ctx.diag(
+            "E276",
+            f"phase `{phase.id}` is reached from {len(keys)} tracks "
+            f"({', '.join(_track_name(ctx, k) for k in sorted(keys))})",
+            phase.span,
+            "each phase belongs to one track: give every track a phase of its own "
+            "(two phases may share a title)",
+        )

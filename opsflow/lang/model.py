@@ -57,7 +57,9 @@ __all__ = [
 ]
 
 #: Events every phase understands without declaring them.
-BUILTIN_EVENTS = ("handoff", "approve", "reject")
+#: ``no-quorum`` is taken when a vote can no longer reach its quorum (without
+#: such a route the engine takes the ``reject`` route).
+BUILTIN_EVENTS = ("handoff", "approve", "reject", "no-quorum")
 #: The route target that ends a parallel track (``handoff to join``).
 JOIN = "join"
 
@@ -117,12 +119,28 @@ class FieldType:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """``field ID "Title" TYPE``: typed run data used in conditions."""
+    """``field ID "Title" TYPE``: typed run data used in conditions.
+
+    The indented statements under the ``field`` line:
+
+    * ``required``: the field must be given when the run starts;
+    * ``required before PHASE, …``: it must be set before the run enters
+      one of those phases (or parallel blocks);
+    * ``set by ROLE, …``: who may change it during a run; empty means the
+      default (the owner of the current phase and the SOP owner).
+
+    The model only records them; the engine enforces them.
+    """
 
     id: str
     title: str
     type: FieldType
     description: str = ""
+    required: bool = False
+    required_before: tuple[Ref, ...] = ()
+    set_by: tuple[Ref, ...] = ()
+    #: single-valued statements written more than once: (keyword, where)
+    repeated: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False)
     span: Span = _span()
 
 
@@ -209,13 +227,21 @@ class Quorum:
 
 @dataclass(frozen=True, slots=True)
 class Approval:
-    """``approval by ROLE, …`` with its policy lines."""
+    """``approval by ROLE, …`` with its policy lines.
+
+    ``reopen_on_change``: when a field that the phase's routes read changes
+    after the vote was decided, the run goes back to this approval (the
+    engine does that; the model only records the line).
+    """
 
     by: tuple[Ref, ...]
     quorum: Quorum = Quorum("count", 1)
     veto: bool = False
     not_by: tuple[Ref, ...] = ()
     window: Duration | None = None
+    reopen_on_change: bool = False
+    #: single-valued policy lines written more than once: (keyword, where)
+    repeated: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False)
     span: Span = _span()
 
 
@@ -406,24 +432,49 @@ class Sop:
     def find_parallel(self, id: str) -> Parallel | None:
         return next((p for p in self.parallels if p.id == id), None)
 
-    def track_of(self) -> dict[str, str]:
-        """Map each phase inside a parallel track to its parallel block id.
+    def track_members(self) -> dict[tuple[str, int], tuple[str, ...]]:
+        """The phases of each track, keyed by (parallel block id, track index from 0).
 
-        A phase belongs to the block whose track start reaches it without
-        passing a ``join``. Phases outside any track are absent, and so are
-        end phases: reaching one from a track finishes the whole run.
+        A phase belongs to a track when it is reachable from the track's
+        start phase by routes without passing ``join``, an end phase, or a
+        route to a parallel block id. So an end phase belongs to no track
+        (reaching one finishes the whole run), and the phases of an inner
+        block started from a track belong to the inner block's tracks, not
+        to the outer one. A phase may appear in several tracks here; the
+        checker reports that (a correct SOP has each phase in one track).
         """
-        result: dict[str, str] = {}
         phases = {p.id: p for p in self.phases}
+        result: dict[tuple[str, int], tuple[str, ...]] = {}
         for block in self.parallels:
-            for track in block.tracks:
+            for index, track in enumerate(block.tracks):
+                seen: dict[str, None] = {}
                 todo = [track.name]
                 while todo:
                     pid = todo.pop()
-                    if pid in result or pid not in phases or phases[pid].end:
+                    if pid in seen or pid not in phases or phases[pid].end:
                         continue
-                    result[pid] = block.id
+                    seen[pid] = None
                     todo.extend(
                         r.target.name for r in phases[pid].routes if r.target.name != JOIN
                     )
+                result[(block.id, index)] = tuple(seen)
+        return result
+
+    def track_of(self) -> dict[str, str]:
+        """Map each phase inside a parallel track to its parallel block id.
+
+        This is the one definition of track membership (the checker and the
+        compiler use it): a phase belongs to a track when it is reachable
+        from the track's start without passing ``join``, an end phase, or a
+        route to a parallel block id (see :meth:`track_members`); an inner
+        block's phases belong to the inner block. Phases outside any track
+        are absent, and so are end phases: reaching one from a track
+        finishes the whole run. Should a phase be reachable from tracks of
+        two blocks (an error the checker reports), the block written first
+        wins.
+        """
+        result: dict[str, str] = {}
+        for (block, _index), members in self.track_members().items():
+            for pid in members:
+                result.setdefault(pid, block)
         return result

@@ -196,9 +196,40 @@ class SopTransformer(Transformer[Token, m.Sop]):
         return m.Role(str(name), _unquote(title), self._docs(rest), span=span)
 
     def field(self, children: list[Any]) -> m.Field:
-        keyword, name, title, ftype, *rest = children
+        keyword, name, title, ftype, *stmts = children
         span = self._span(keyword, title)
-        return m.Field(str(name), _unquote(title), ftype, self._docs(rest), span=span)
+        required = False
+        before: list[m.Ref] = []
+        set_by: list[m.Ref] = []
+        seen: set[str] = set()
+        repeated: list[tuple[str, m.Span]] = []
+        for stmt in stmts:
+            if stmt is None or stmt[0] == "doc":
+                continue
+            kind, where, value = stmt
+            if kind in seen:
+                repeated.append((kind, where))
+                continue
+            seen.add(kind)
+            if kind == "required":
+                required = True
+            elif kind == "required before":
+                before.extend(value)
+            else:
+                set_by.extend(value)
+        return m.Field(str(name), _unquote(title), ftype, self._docs(stmts), required,
+                       tuple(before), tuple(set_by), tuple(repeated), span=span)
+
+    def required(self, children: list[Token]) -> tuple[str, m.Span, None]:
+        return ("required", self._span(children[0]), None)
+
+    def required_before(self, children: list[Any]) -> tuple[str, m.Span, Any]:
+        keyword, refs = children
+        return ("required before", self._join(self._tspan(keyword), refs[-1].span), refs)
+
+    def set_by(self, children: list[Any]) -> tuple[str, m.Span, Any]:
+        keyword, refs = children
+        return ("set by", self._join(self._tspan(keyword), refs[-1].span), refs)
 
     def text_type(self, children: list[Any]) -> m.FieldType:
         return m.FieldType("text")
@@ -329,37 +360,53 @@ class SopTransformer(Transformer[Token, m.Sop]):
         veto = False
         not_by: list[m.Ref] = []
         window = None
-        for kind, value in (s for s in stmts if s is not None):
+        reopen = False
+        seen: set[str] = set()
+        repeated: list[tuple[str, m.Span]] = []
+        for kind, where, value in (s for s in stmts if s is not None):
+            if kind == "not by":
+                not_by.extend(value)
+                continue
+            if kind in seen:  # a second single-valued line: reported, never applied
+                repeated.append((kind, where))
+                continue
+            seen.add(kind)
             if kind == "quorum":
                 quorum = value
             elif kind == "veto":
                 veto = True
-            elif kind == "not_by":
-                not_by.extend(value)
-            elif kind == "window":
+            elif kind == "open at least":
                 window = value
+            elif kind == "reopen on change":
+                reopen = True
         span = self._join(self._tspan(keyword), by[-1].span)
-        return m.Approval(tuple(by), quorum, veto, tuple(not_by), window, span=span)
+        return m.Approval(tuple(by), quorum, veto, tuple(not_by), window, reopen,
+                          tuple(repeated), span=span)
 
-    def quorum(self, children: list[Token]) -> tuple[str, m.Quorum]:
-        token = children[0]
+    def quorum(self, children: list[Token]) -> tuple[str, m.Span, m.Quorum]:
+        keyword, token = children
         span = self._tspan(token)
+        where = self._span(keyword, token)
         text = str(token)
         if token.type == "INT":
-            return ("quorum", m.Quorum("count", int(text), span=span))
+            return ("quorum", where, m.Quorum("count", int(text), span=span))
         if token.type == "FRACTION":
             num, den = (int(x) for x in text.split("/"))
-            return ("quorum", m.Quorum("fraction", 0, num, den, span=span))
-        return ("quorum", m.Quorum(text, span=span))  # type: ignore[arg-type]
+            return ("quorum", where, m.Quorum("fraction", 0, num, den, span=span))
+        return ("quorum", where, m.Quorum(text, span=span))  # type: ignore[arg-type]
 
-    def veto(self, children: list[Any]) -> tuple[str, bool]:
-        return ("veto", True)
+    def veto(self, children: list[Token]) -> tuple[str, m.Span, bool]:
+        return ("veto", self._span(children[0]), True)
 
-    def not_by(self, children: list[Any]) -> tuple[str, Any]:
-        return ("not_by", children[0])
+    def not_by(self, children: list[Any]) -> tuple[str, m.Span, Any]:
+        return ("not by", children[0][0].span, children[0])
 
-    def window(self, children: list[Any]) -> tuple[str, Any]:
-        return ("window", children[0])
+    def window(self, children: list[Any]) -> tuple[str, m.Span, Any]:
+        keyword, duration = children
+        return ("open at least", self._join(self._tspan(keyword), duration.span), duration)
+
+    def reopen(self, children: list[Token]) -> tuple[str, m.Span, bool]:
+        return ("reopen on change", self._span(children[0]), True)
 
     # ---- routes and milestones ----------------------------------------------
     def handoff(self, children: list[Any]) -> m.Route:

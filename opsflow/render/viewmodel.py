@@ -187,6 +187,7 @@ class FieldView:
     title: str
     type: str  # "number", "one of low, medium or high"
     value: str = ""
+    rules: str = ""  # "Required at start; set by Finance controller"
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,8 @@ class _Builder:
             due=words.due_text(phase.due),
             criteria=tuple(CriterionView(c.number, c.text, c.number in ticked)
                            for c in phase.checklist),
-            approval=words.approval_text(phase.approval, self.namer) if phase.approval else "",
+            approval=words.approval_text(phase.approval, self.namer, _reads(phase))
+            if phase.approval else "",
             routes=self.routes(phase),
             milestones=tuple(
                 MilestoneView(ms.title, self.namer.role(ms.owner),
@@ -347,7 +349,8 @@ class _Builder:
         roles = tuple(RoleView(r.id, r.title, r.description, tuple(owned.get(r.id, ())),
                                tuple(people.get(r.id, ())))
                       for r in sop.roles)
-        fields = tuple(FieldView(f.id, f.title, _type_text(f.type), values.get(f.id, ""))
+        fields = tuple(FieldView(f.id, f.title, _type_text(f.type), values.get(f.id, ""),
+                                 words.field_rules_text(f, self.namer, self.label))
                        for f in sop.fields)
         raci = build_raci(sop, [(views[p.id].label, p) for p in ordered], self.namer)
         return SopView(
@@ -371,6 +374,21 @@ class _Builder:
 
 def _vote_key(vote: Vote) -> tuple[dt.datetime, str]:
     return (as_utc(vote.at), vote.person)
+
+
+def _reads(phase: m.Phase) -> tuple[str, ...]:
+    """The ids of the fields the routes of ``phase`` read, in source order."""
+    found: dict[str, None] = {}
+    todo: list[m.Condition] = [r.condition for r in phase.routes if r.condition is not None]
+    while todo:
+        cond = todo.pop(0)
+        if isinstance(cond, (m.Compare, m.Member)):
+            found.setdefault(cond.field.name)
+        elif isinstance(cond, m.Not):
+            todo.insert(0, cond.item)
+        else:
+            todo[0:0] = cond.items
+    return tuple(found)
 
 
 def _type_text(kind: m.FieldType) -> str:

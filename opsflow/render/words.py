@@ -12,7 +12,7 @@ This module does not decide anything about a run (that is the engine's job).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..lang import model as m
 
@@ -22,6 +22,7 @@ __all__ = [
     "condition_text",
     "due_text",
     "event_text",
+    "field_rules_text",
     "join_and",
     "join_or",
     "milestone_due_text",
@@ -99,8 +100,12 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def approval_text(approval: m.Approval, namer: Namer) -> str:
-    """The policy of an ``approval by`` block as one sentence."""
+def approval_text(approval: m.Approval, namer: Namer, reads: Sequence[str] = ()) -> str:
+    """The policy of an ``approval by`` block as one sentence.
+
+    ``reads`` are the ids of the fields the phase's routes read (what
+    ``reopen on change`` watches).
+    """
     voters = join_or(namer.roles(approval.by))
     quorum = approval.quorum
     if quorum.kind == "count":
@@ -119,7 +124,24 @@ def approval_text(approval: m.Approval, namer: Namer) -> str:
         parts.append("a single rejection is a veto")
     if approval.window is not None:
         parts.append(f"open at least {approval.window}")
+    if approval.reopen_on_change and reads:
+        fields = join_or([namer.field(f) for f in reads])
+        parts.append(f"goes back to this approval if {fields} changes after the vote")
     return "; ".join(parts)
+
+
+def field_rules_text(field: m.Field, namer: Namer, phase_title: Callable[[str], str]) -> str:
+    """``Required at start; set by Finance controller`` (empty without rules)."""
+    parts = []
+    if field.required:
+        parts.append("required at start")
+    if field.required_before:
+        parts.append("required before " + join_or([phase_title(r.name)
+                                                   for r in field.required_before]))
+    if field.set_by:
+        parts.append("set by " + join_or(namer.roles(field.set_by)))
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 def due_text(due: m.Duration | None) -> str:
@@ -136,7 +158,8 @@ def milestone_due_text(due: m.Duration | dt.date | None) -> str:
 
 
 _FIXED_EVENTS = {"handoff": "When the work is done", "approve": "When approved",
-                 "reject": "When rejected"}
+                 "reject": "When rejected",
+                 "no-quorum": "When the vote cannot reach its quorum"}
 
 
 def event_text(name: str, namer: Namer, owner: str) -> str:
