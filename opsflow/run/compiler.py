@@ -92,7 +92,7 @@ def _approval(a: m.Approval | None) -> ApprovalSpec | None:
     return ApprovalSpec(
         by=_names(a.by), quorum=QuorumSpec(q.kind, q.count, q.numerator, q.denominator),
         veto=a.veto, not_by=_names(a.not_by), window=_duration(a.window),
-        reopen_on_change=bool(getattr(a, "reopen_on_change", False)))
+        reopen_on_change=a.reopen_on_change)
 
 
 def _milestone(ms: m.Milestone) -> MilestoneSpec:
@@ -136,9 +136,9 @@ def _phase(phase: m.Phase, track_of: dict[str, str], transitions: list[Transitio
 def _field(f: m.Field) -> FieldSpec:
     return FieldSpec(
         f.id, f.title, f.type.kind, tuple(f.type.choices),
-        required=bool(getattr(f, "required", False)),
-        required_before=_names(getattr(f, "required_before", ())),
-        set_by=_names(getattr(f, "set_by", ())))
+        required=f.required,
+        required_before=_names(f.required_before),
+        set_by=_names(f.set_by))
 
 
 def compile_sop(sop: m.Sop) -> CompiledSop:
