@@ -550,11 +550,13 @@ def _plain(value: Any) -> Any:
 
 
 def to_json(event: Event) -> dict[str, Any]:
-    """The event as plain JSON data: ``kind``, then its fields under their own names.
+    """The event as plain JSON data: ``kind``, its fields under their own names, ``extra``.
 
     ``at`` is ISO-8601 text; tuples are lists; a :class:`Command` is its action dict.
     """
     data: dict[str, Any] = {"kind": KIND_NAMES[type(event)]}
     for item in fields(event):
-        data[item.name] = _plain(getattr(event, item.name))
+        if item.name != "extra":
+            data[item.name] = _plain(getattr(event, item.name))
+    data["extra"] = _plain(event.extra)
     return data
