@@ -113,7 +113,7 @@ def test_history_of_parallel_tracks_milestones_and_the_finish(tmp_path: Path) ->
                 except RunError:
                     break
             engine.handoff(run, actor=person, phase=phase)
-        model, view = load_run_view(run, db_url=url)
+        _, view = load_run_view(run, db_url=url)
     lines = [line.split("UTC ", 1)[1] for line in history(url, str(run)).splitlines()
              if "tick" not in line]
     assert lines == [
