@@ -8,13 +8,20 @@ status`` starts fast.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import click
 
 from ..run.status import render_status, when
 from .db_cmd import database_options
 from .run_options import acting, actor_option, open_engine, reads_a_run
 
-__all__ = ["history", "inbox", "list_runs", "status", "verify"]
+if TYPE_CHECKING:
+    from ..run.events import Event, Moved
+
+__all__ = ["describe", "history", "inbox", "list_runs", "shown", "status", "verify"]
 
 
 @reads_a_run("status")
@@ -84,25 +91,128 @@ def list_runs(sop_id: str | None, run_status: str | None, person: str | None, ov
                    f"{', '.join(run.phases) or '-'}{due}{late}")
 
 
+def shown(text: object) -> str:
+    """A string from users (names, comments, values) as the terminal may print it.
+
+    The one place history text is escaped: characters that are not printable
+    (escape sequences, newlines, other control characters) are shown as
+    ``\\x1b``-style escapes, so a comment can neither forge a line nor drive
+    the terminal.
+    """
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in str(text))
+
+
+def _people(people: Sequence[str]) -> str:
+    return ", ".join(shown(p) for p in people) or "(nobody)"
+
+
+def _to(phase: str | None) -> str:
+    return shown(phase) if phase is not None else "end"
+
+
+def _move(event: Moved) -> str:
+    what = f"{shown(event.trigger)} {shown(event.from_phase)} → {_to(event.to_phase)}"
+    if event.auto:
+        quorum = "no quorum can be reached" if event.trigger == "no-quorum" else "by the votes"
+        what += f" — {quorum}: {shown(event.tally or '')}"
+    if event.comment:
+        what += f" — {shown(event.comment)}"
+    return what
+
+
+def describe(event: Event) -> str:
+    """What one event did, in one line (without its number, time and actor)."""
+    from ..run import events as ev
+
+    match event:
+        case ev.Started():
+            return f"start → {shown(event.phase)} — {shown(event.title)}"
+        case ev.Ticked() | ev.Unticked():
+            verb = "tick" if isinstance(event, ev.Ticked) else "untick"
+            return f"{verb} {shown(event.phase)} — {event.criterion}. {shown(event.text)}"
+        case ev.Voted():
+            notes = [shown(event.decision)]
+            if event.replaces is not None and event.replaces != event.decision:
+                notes.append(f"was {shown(event.replaces)}")
+            if not event.counted:
+                notes.append("advisory, not counted")
+            comment = f" — {shown(event.comment)}" if event.comment else ""
+            return f"vote ({', '.join(notes)}) {shown(event.phase)}{comment}"
+        case ev.Moved():
+            return _move(event)
+        case ev.MilestoneReached():
+            return f"milestone {shown(event.phase)} — {shown(event.title)}"
+        case ev.Joined():
+            return f"join {shown(event.block)} → {shown(event.then)}"
+        case ev.Finished():
+            return f"finish {shown(event.phase)}"
+        case ev.FieldSet():
+            old = shown(event.previous) if event.previous is not None else "(unset)"
+            return f"set {shown(event.field)}: {old} → {shown(event.value)}"
+        case ev.Reassigned():
+            return (f"reassign {shown(event.role)}: {_people(event.previous)} → "
+                    f"{_people(event.people)}")
+        case ev.Cancelled():
+            where = f" {', '.join(shown(p) for p in event.phases)}" if event.phases else ""
+            return f"cancel{where}" + (f" — {shown(event.reason)}" if event.reason else "")
+        case ev.Refused():
+            where = f" {shown(event.phase)}" if event.phase else ""
+            return f"refused {shown(event.attempt.kind)}{where} — {shown(event.reason)}"
+        case ev.Reopened():
+            return (f"reopen {shown(event.from_phase)} → {shown(event.approval)} — "
+                    f"{shown(event.field)} changed")
+        case _:
+            return f"{shown(event.action)} — unreadable: {shown(event.reason)}"
+
+
 @reads_a_run("history")
-def history(run_id: int, db_url: str | None, workspace: str | None) -> None:
-    """Every event of a run, oldest first (who, what, when, from and to phase).
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Text lines, or the typed events as JSON.")
+def history(run_id: int, output: str, db_url: str | None, workspace: str | None) -> None:
+    """Every event of a run, oldest first: who did what, when, and what changed.
+
+    Each line says what the event changed: a field's old → new value, a
+    role's old → new people, a vote's decision and comment, a fired event's
+    comment, a milestone's title, a refusal's reason; an approval the votes
+    decided says so, and ``no-quorum`` (the vote can no longer reach its
+    quorum) is not a rejection.
 
     \b
-    Example:
+    With --format json: {"run": RUN, "events": [...]}; every event has
+    kind, run_id, seq, at (ISO-8601), actor and extra (payload keys not
+    known to its kind), and by kind:
+      start      phase, title, assignments, fields, sop, command
+      tick       phase, criterion, text, command   (also untick)
+      vote       phase, decision, comment, replaces, command, counted
+      move       trigger, from_phase, to_phase (null: the run ended),
+                 command (null when auto), auto, tally, comment
+      milestone  phase, milestone, title
+      join       block, then
+      finish     phase, outcome
+      set        field, value, previous
+      reassign   role, people, previous
+      cancel     phases, reason, command
+      refused    phase, attempt, reason, error
+      reopen     from_phase, approval, field
+      unreadable action, from_phase, to_phase, raw, reason
+    command and attempt are the action as given: {"kind": ..., arguments}.
+
+    \b
+    Examples:
       opsflow history 12
+      opsflow history 12 --format json
     """
     with open_engine(db_url, workspace) as engine:
-        events = engine.history(run_id)
+        events = engine.timeline(run_id)
+    if output == "json":
+        from ..run.events import to_json
+
+        click.echo(json.dumps({"run": run_id, "events": [to_json(e) for e in events]},
+                              indent=2))
+        return
     for event in events:
-        moved = f" {event.from_phase or '-'} → {event.to_phase}" if event.to_phase else (
-            f" {event.from_phase}" if event.from_phase else "")
-        extra = event.payload.get("reason") or event.payload.get("text") or \
-            event.payload.get("comment") or ""
-        decision = event.payload.get("decision") if event.action == "vote" else None
-        action = f"{event.action} ({decision})" if decision else event.action
-        click.echo(f"{event.seq:>4} {when(event.at)} {event.actor}: {action}{moved}"
-                   + (f" — {extra}" if extra else ""))
+        click.echo(f"{event.seq:>4} {when(event.at)} {shown(event.actor)}: {describe(event)}")
 
 
 @reads_a_run("verify")

@@ -3,7 +3,8 @@
 The adapter between the run engine and the playbook: it reads one run, the
 SOP version the run pinned (its source text is in the database, so a later
 edit of the ``.sop`` file does not change what the run's playbook shows) and
-the run's events (for when each phase was entered and left). It decides
+the run's events, projected into phase visits (:mod:`opsflow.run.projection`:
+when each phase was last entered and left, its ticks and votes). It decides
 nothing itself: overdue is the engine's rule (still open after its due time).
 """
 
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from ..lang.model import Sop
 from .runview import PhaseRun, RunView, Vote
+
+if TYPE_CHECKING:
+    from ..store import EventRecord
 
 __all__ = ["load_run_view", "run_view_of"]
 
@@ -24,52 +28,37 @@ def _time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-def run_view_of(run_id: int, title: str, state: dict[str, object], events: Iterable[object],
-                now: dt.datetime) -> RunView:
-    """Build the view from a run's state dict and its events (``EventRecord``s)."""
+def run_view_of(run_id: int, title: str, state: dict[str, object],
+                events: Iterable[EventRecord], now: dt.datetime, *,
+                parallels: Mapping[str, Sequence[str]] | None = None) -> RunView:
+    """Build the view from a run's state dict and its stored events.
+
+    Each phase shows its latest visit (:mod:`opsflow.run.projection`);
+    ``parallels`` (block id → first phase of each track) lets the visits of
+    phases entered by a fork be found.
+    """
+    from ..run.events import decode
+    from ..run.projection import phase_visits
     from ..run.state import RunState
 
     run = RunState.from_dict(dict(state))
-    # the run's state keeps only the phases it is in; the events tell the latest
-    # visit of every phase: when it was entered and left, its ticks and votes
-    entered: dict[str, dt.datetime] = {}
-    left: dict[str, dt.datetime] = {}
-    ticked: dict[str, set[int]] = {}
-    votes: dict[str, dict[str, Vote]] = {}
-    for event in events:
-        at: dt.datetime = event.at  # type: ignore[attr-defined]
-        action: str = event.action  # type: ignore[attr-defined]
-        source, target = event.from_phase, event.to_phase  # type: ignore[attr-defined]
-        payload: dict[str, Any] = event.payload  # type: ignore[attr-defined]
-        asked = payload.get("action", {}) if isinstance(payload.get("action"), dict) else {}
-        if action in ("tick", "untick") and source:
-            marks = ticked.setdefault(source, set())
-            number = int(asked.get("criterion", 0))
-            marks.add(number) if action == "tick" else marks.discard(number)
-        elif action == "vote" and source:
-            person: str = event.actor  # type: ignore[attr-defined]
-            votes.setdefault(source, {})[person] = Vote(
-                person, str(payload.get("decision", "")), at, str(payload.get("comment") or "")
-            )
-        if source and target and source != target:
-            left[source] = at
-        if target and target != source:
-            entered[target] = at
-            left.pop(target, None)
-            ticked[target] = set()
-            votes[target] = {}
+    latest = {visit.phase: visit
+              for visit in phase_visits([decode(e) for e in events], parallels or {})}
     active = {token.phase: token for token in run.tokens}
     phases: dict[str, PhaseRun] = {}
-    for name in sorted(set(entered) | set(active)):
+    for name in sorted(set(latest) | set(active)):
         token = active.get(name)
+        visit = latest.get(name)
         due = _time(token.due_at) if token is not None else None
         phases[name] = PhaseRun(
-            entered_at=_time(token.entered_at) if token is not None else entered.get(name),
+            entered_at=_time(token.entered_at) if token is not None else (
+                visit.entered_at if visit is not None else None),
             due_at=due,
-            left_at=None if token is not None else left.get(name),
+            left_at=None if token is not None or visit is None else visit.left_at,
             overdue=token is not None and due is not None and due < now,
-            ticked=frozenset(ticked.get(name, ())),
-            votes=tuple(v for _, v in sorted(votes.get(name, {}).items())),
+            ticked=visit.ticked if visit is not None else frozenset(),
+            votes=tuple(Vote(v.person, v.decision, v.at, v.comment)
+                        for v in (visit.votes if visit is not None else ())),
         )
     return RunView(
         id=str(run_id),
@@ -103,4 +92,7 @@ def load_run_view(run: str | int, *, db_url: str | None = None,
         events = engine.store.events(run_id)
         now = engine.clock.now()
     sop = loads(pinned.source, pinned.path)
-    return sop, run_view_of(run_id, record.title, record.state, events, now)
+    from ..run.projection import track_starts
+
+    return sop, run_view_of(run_id, record.title, record.state, events, now,
+                            parallels=track_starts(pinned.compiled))

@@ -53,6 +53,7 @@ from .status import RunStatus, build_status, work_items
 if TYPE_CHECKING:
     from ..lang.model import Sop
     from .core import Action, Change
+    from .events import Event
 
 __all__ = ["RETRIED", "ActResult", "Engine", "InboxItem", "VerifyReport"]
 
@@ -344,6 +345,12 @@ class Engine:
             problems += _state_differences(state, run)
             problems += invariants.problems(compiled, state)
         return VerifyReport(run_id, len(events), problems)
+
+    def timeline(self, run_id: int) -> list[Event]:
+        """The run's events, oldest first, as typed events (see :mod:`opsflow.run.events`)."""
+        from .events import decode
+
+        return [decode(record) for record in self.store.events(run_id)]
 
 
 def _state_differences(replayed: RunState, run: RunRecord) -> list[str]:
