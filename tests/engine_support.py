@@ -73,7 +73,7 @@ class Runner:
 
     def tick_all(self, actor: str, phase: str | None = None) -> None:
         pid = phase or self.s.phases[0]
-        for number in range(1, len(self.c["phases"][pid]["checklist"]) + 1):
+        for number in range(1, len(self.c.phases[pid].checklist) + 1):
             self.do("tick", actor, criterion=number, phase=pid)
 
 

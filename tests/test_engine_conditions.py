@@ -9,7 +9,8 @@ import pytest
 
 import opsflow
 from opsflow.run import conditions
-from opsflow.run.compiler import condition_data
+from opsflow.run.compiled import FieldSpec
+from opsflow.run.compiler import condition_of
 from opsflow.run.fieldvalues import FieldValueError, parse_value, typed_fields
 
 FIELDS = """\
@@ -19,15 +20,15 @@ field start "Start" date
 field note "Note" text
 """
 SPECS = {
-    "budget": {"title": "Budget", "type": "number", "choices": []},
-    "risk": {"title": "Risk", "type": "choice", "choices": ["low", "medium", "high", "critical"]},
-    "start": {"title": "Start", "type": "date", "choices": []},
-    "note": {"title": "Note", "type": "text", "choices": []},
+    "budget": FieldSpec("budget", "Budget", "number"),
+    "risk": FieldSpec("risk", "Risk", "choice", ("low", "medium", "high", "critical")),
+    "start": FieldSpec("start", "Start", "date"),
+    "note": FieldSpec("note", "Note", "text"),
 }
 
 
-def cond(text: str) -> dict[str, Any]:
-    """The compiled data of a condition written in the language."""
+def cond(text: str) -> conditions.Condition:
+    """The compiled condition of one written in the language."""
     sop = opsflow.loads(
         f'sop t "T"\n  owner r\nrole r "R"\n{FIELDS}'
         f'phase a "A"\n  owner r\n  handoff to b if {text}\n  handoff to b\n'
@@ -36,7 +37,7 @@ def cond(text: str) -> dict[str, Any]:
     )
     route = sop.phases[0].routes[0]
     assert route.condition is not None
-    return condition_data(route.condition)
+    return condition_of(route.condition)
 
 
 def values(**given: str) -> dict[str, Any]:
@@ -105,8 +106,10 @@ def test_unset_fields_are_named_once_in_order() -> None:
     assert conditions.holds(None, {}) is True
 
 
-def test_data_is_plain_json() -> None:
-    assert cond("risk is one of high, critical and budget > 10000") == {
+def test_stored_form_is_plain_json_and_reads_back() -> None:
+    compiled = cond("risk is one of high, critical and budget > 10000")
+    assert conditions.from_json(conditions.to_json(compiled)) == compiled
+    assert conditions.to_json(compiled) == {
         "and": [
             {
                 "member": "risk",

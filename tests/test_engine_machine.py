@@ -38,14 +38,20 @@ class Allow:
     def rejected(self, phase: str) -> bool:
         return self._answer("rejected")
 
+    def no_quorum(self, phase: str) -> bool:
+        return self._answer("no-quorum")
+
+    def may_enter(self, dest: str) -> bool:
+        return self._answer(f"enter:{dest}")
+
     def event_allowed(self, phase: str, event: str) -> bool:
         return self._answer(f"event:{event}")
 
     def all_joined(self, block: str) -> bool:
         return self._answer(f"joined:{block}")
 
-    def condition_holds(self, condition: Any) -> bool:
-        return self._answer(f"if:{condition.get('compare', '?')}")
+    def condition_holds(self, phase: str, condition: Any) -> bool:
+        return self._answer(f"if:{getattr(condition, 'field', '?')}")
 
 
 def test_same_hash_gives_the_same_machine_object() -> None:
@@ -72,7 +78,7 @@ def test_fire_binds_a_token_only_while_acting() -> None:
     context = Allow()
     assert fire(flow, "brief", "handoff", context) == "draft"
     assert flow.machine.models == []
-    assert context.asked == ["owner", "checklist"]
+    assert context.asked == ["owner", "checklist", "enter:draft"]
 
 
 def test_guards_choose_the_first_route_whose_condition_holds() -> None:
@@ -113,8 +119,8 @@ def test_tokens_are_plain_models_with_the_guards_the_data_names() -> None:
     c = compiled("content-publishing")
     flow = flow_for(c)
     assert issubclass(flow.token_class, Token)
-    for t in c["transitions"]:
-        for name in t["conditions"]:
+    for t in c.transitions:
+        for name in t.conditions:
             assert callable(getattr(flow.token_class, name))
 
 

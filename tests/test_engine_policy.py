@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from opsflow.run import policy
+from opsflow.run.compiled import ApprovalSpec, DurationSpec, QuorumSpec
+from opsflow.run.state import RunState
 
 NOW = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
 BOARD = ["ann", "bob", "cat", "dan", "eve", "fay", "gus"]
@@ -16,17 +18,22 @@ BOARD = ["ann", "bob", "cat", "dan", "eve", "fay", "gus"]
 def approval(kind: str = "count", count: int = 1, num: int = 0, den: int = 1,
              veto: bool = False, by: list[str] | None = None,
              not_by: list[str] | None = None, window: dict[str, Any] | None = None
-             ) -> dict[str, Any]:
-    return {"by": by or ["board"], "quorum": {"kind": kind, "count": count, "numerator": num,
-                                              "denominator": den},
-            "veto": veto, "not_by": not_by or [], "window": window}
+             ) -> ApprovalSpec:
+    return ApprovalSpec(
+        by=tuple(by or ["board"]), quorum=QuorumSpec(kind, count, num, den), veto=veto,
+        not_by=tuple(not_by or []),
+        window=None if window is None else DurationSpec(window["amount"], window["unit"]))
+
+
+def people(assignments: dict[str, list[str]]) -> RunState:
+    return RunState(assignments=assignments)
 
 
 def votes(**given: str) -> dict[str, str]:
     return dict(given)
 
 
-def outcome(a: dict[str, Any], voters: list[str], **given: str) -> str:
+def outcome(a: ApprovalSpec, voters: list[str], **given: str) -> str:
     return policy.decide(a, voters, votes(**given), NOW).outcome
 
 
@@ -36,13 +43,13 @@ def outcome(a: dict[str, Any], voters: list[str], **given: str) -> str:
 def test_eligible_binds_people_not_role_names() -> None:
     a = approval(by=["client", "board"], not_by=["writer"])
     assignments = {"client": ["carol", "wendy"], "board": ["bob"], "writer": ["wendy"]}
-    assert policy.eligible(a, assignments) == ["bob", "carol"]
-    assert policy.excluded(a, assignments) == {"wendy"}
+    assert policy.eligible(a, people(assignments)) == ["bob", "carol"]
+    assert policy.excluded(a, people(assignments)) == {"wendy"}
 
 
 def test_eligible_without_not_by_and_unbound_roles() -> None:
-    assert policy.eligible(approval(), {"board": ["x", "y", "x"]}) == ["x", "y"]
-    assert policy.eligible(approval(), {}) == []
+    assert policy.eligible(approval(), people({"board": ["x", "y", "x"]})) == ["x", "y"]
+    assert policy.eligible(approval(), people({})) == []
 
 
 # ---- quorum N ---------------------------------------------------------------
@@ -67,7 +74,7 @@ def test_quorum_larger_than_the_people_stays_pending_with_the_fix() -> None:
     result = policy.decide(approval(count=3), ["ann", "bob"], votes(ann="approve"), NOW)
     assert result.outcome == "pending"
     assert result.needs == ("needs 3 approvals but only 2 people may vote (ann, bob); "
-                            "reassign the approving role to more people")
+                            "bind more people to the approving role")
 
 
 def test_needs_text_for_a_count() -> None:
@@ -86,7 +93,8 @@ def test_all_needs_every_eligible_person() -> None:
     assert outcome(a, ["ann", "bob"], ann="approve") == "pending"
     assert outcome(a, ["ann", "bob"], ann="approve", bob="approve") == "approved"
     assert outcome(a, ["ann", "bob"], bob="reject") == "rejected"
-    assert outcome(a, ["ann", "bob"], bob="abstain") == "rejected"
+    # an abstention is never a rejection: nobody said no, but "all" can no longer be met
+    assert outcome(a, ["ann", "bob"], bob="abstain") == "no quorum"
     assert outcome(a, [], ) == "pending"
 
 
@@ -109,7 +117,7 @@ def test_majority_ignores_abstentions() -> None:
     assert outcome(a, BOARD, **done) == "approved"  # 2 of 3 cast
     tie = dict(done, bob="reject", cat="approve", ann="reject")
     assert outcome(a, BOARD, **tie) == "rejected"  # 1 approve vs 2 reject
-    assert outcome(a, ["ann", "bob"], ann="abstain", bob="abstain") == "rejected"
+    assert outcome(a, ["ann", "bob"], ann="abstain", bob="abstain") == "no quorum"
 
 
 def test_majority_decides_once_everybody_voted() -> None:
@@ -200,4 +208,34 @@ def test_window_holds_back_a_decision_until_it_passes() -> None:
      "at least 3/4 of the votes cast to approve"),
 ])
 def test_describe_quorum(kind: dict[str, Any], text: str) -> None:
-    assert policy.describe_quorum(kind) == text
+    assert policy.describe_quorum(QuorumSpec(**kind)) == text
+
+
+def test_abstentions_that_make_the_quorum_unreachable_are_no_quorum_not_a_rejection() -> None:
+    """Issue 7: with quorum 3, two approvals and two abstentions took the reject route."""
+    a = approval(count=3)
+    voters = ["ann", "bob", "cat", "dan"]
+    result = policy.decide(a, voters, votes(ann="approve", bob="approve", cat="abstain",
+                                            dan="abstain"), NOW)
+    assert (result.outcome, result.needs) == (
+        "no quorum", "no quorum: 3 approvals can no longer be reached "
+                     "(2 approve, 0 reject, 2 abstain)")
+    # had somebody rejected instead, enough people took part: that is a rejection
+    assert outcome(a, voters, ann="approve", bob="approve", cat="reject",
+                   dan="abstain") == "rejected"
+
+
+def test_a_veto_holds_the_vote_open_until_everybody_voted() -> None:
+    """Issue 7: with quorum 1 the first approval moved the run on before a veto could come."""
+    a = approval(count=1, veto=True)
+    voters = ["ann", "bob", "cat"]
+    held = policy.decide(a, voters, votes(ann="approve"), NOW)
+    assert (held.outcome, held.needs) == (
+        "pending", "has its approvals (1 approve, 0 reject, 0 abstain); with a veto it passes "
+                   "once everybody has voted; not voted yet: bob, cat")
+    assert outcome(a, voters, ann="approve", bob="approve", cat="reject") == "rejected"
+    assert outcome(a, voters, ann="approve", bob="approve", cat="abstain") == "approved"
+    # with a window, the window's end lets it pass without the silent voters
+    window = approval(count=1, veto=True, window={"amount": 1, "unit": "days"})
+    ends = NOW - dt.timedelta(hours=1)
+    assert policy.decide(window, voters, votes(ann="approve"), NOW, ends).outcome == "approved"

@@ -160,8 +160,7 @@ def _tick(run: RunContext, a: dict[str, Any], on: bool) -> None:
 def _vote(run: RunContext, a: dict[str, Any]) -> None:
     decision = a["decision"]
     if decision not in DECISIONS:
-        raise RunError(f"a vote is approve, reject or abstain, not {decision!r}",
-                       "vote approve, reject or abstain")
+        raise RunError(f"a vote is approve, reject or abstain, not {decision!r}")
     pid = run.pick(a.get("phase"), run.has_approval, "vote on")
     approval = run.phase(pid).approval
     if approval is None:
@@ -264,7 +263,8 @@ def _set(run: RunContext, a: dict[str, Any]) -> None:
     previous = run.s.fields.get(name)
     if previous == value:
         raise RunError(f"field {name} is already {value}", "nothing to do")
-    approval = _decided_by(run, name)
+    # giving a value to a field that had none changes no decision made on it
+    approval = None if previous is None else _decided_by(run, name)
     spec = None if approval is None else run.phase(approval).approval
     if approval is not None and spec is not None and not spec.reopen_on_change:
         how = "granted by" if run.s.decided.get(name) == approval else "being voted on in"

@@ -53,4 +53,5 @@ def person_keys(people: object, what: str) -> list[str]:
     if isinstance(people, str) or not isinstance(people, list | tuple):
         raise RunError(f"{what} must be a list of names, not {type(people).__name__}",
                        'give a list, like ["ann", "bob"]')
-    return list(dict.fromkeys(person_key(p, "a person's name") for p in people))
+    named = [p for p in people if not (isinstance(p, str) and not p.strip())]
+    return list(dict.fromkeys(person_key(p, "a person's name") for p in named))
