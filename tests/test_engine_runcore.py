@@ -166,8 +166,7 @@ def test_tick_twice_and_untick_unticked(content: Runner) -> None:
 
 def test_wrong_phase_actions(content: Runner) -> None:
     assert refused(content, "vote", "cli", decision="approve") == (
-        "phase brief has no approval; nobody votes there; vote in an active phase with an "
-        "approval (active: brief)")
+        "phase brief has no approval; nobody votes there (active: brief)")
     assert refused(content, "advance", "ann") == (
         "phase brief has no approval to advance; it moves on with: handoff")
     to_review(content)
@@ -236,7 +235,8 @@ def test_unknown_action_and_restart(content: Runner) -> None:
     assert refused(content, "dance", "ann") == (
         "unknown action 'dance'; actions: start, tick, untick, vote, handoff, fire, set, "
         "reassign, cancel, advance")
-    assert refused(content, "start", "ann", title="again") == "the run has already started; act on it instead"
+    assert refused(content, "start", "ann", title="again") == (
+        "the run has already started; act on it instead")
 
 
 # ---- votes -----------------------------------------------------------------------

@@ -85,7 +85,8 @@ def test_a_run_from_start_to_finish(run: Cli, sop: Path) -> None:
     result = run("approve", rid, "--as", "ed", "-m", "fine")
     assert result.output.splitlines() == [
         f"run {rid}: vote internal-review (approve)",
-        f"run {rid}: approve internal-review → client-review",
+        f"run {rid}: approve internal-review → client-review (decided by the votes: approved "
+        "(1 approve, 0 reject, 0 abstain))",
         f"run {rid} is now in client-review"]
     status = run("status", rid).output
     assert "approval: needs 1 more approval (0 approve, 0 reject, 0 abstain); not voted yet: " \
@@ -111,12 +112,13 @@ def test_a_run_from_start_to_finish(run: Cli, sop: Path) -> None:
 def test_other_actions(run: Cli, sop: Path) -> None:
     rid = started(run, sop)
     assert run("set", rid, "budget", "20000", "--as", "ann").output == (
-        f"run {rid}: set\nrun {rid} is now in brief\n")
+        f"run {rid}: set (budget = 20000; was 5000)\nrun {rid} is now in brief\n")
     assert run("reassign", rid, "writer", "walt,wes", "--as", "ann").exit_code == 0
     assert "roles: writer = walt, wes;" in run("status", rid).output
     assert run("list", "--person", "walt").output.startswith(f"{rid} · ")
     assert run("list", "--person", "wendy").output == "no runs match\n"
     note = run("start", str(ONBOARDING), "--title", "Nina", "--role", "people-ops=pat",
+               "--role", "it=ivan", "--role", "manager=max", "--role", "buddy=bud",
                "--field", "job-title=Head of Sales, EMEA", "--as", "pat")
     assert note.exit_code == 0, note.output
     nina = note.output.split()[2].rstrip(":")
@@ -176,7 +178,8 @@ def test_real_process_with_the_default_workspace_database(tmp_path: Path) -> Non
                               capture_output=True, text=True, timeout=60)
 
     done = opsflow("start", "cp.sop", "--title", "Real", "--role", "writer=wendy",
-                   "--role", "account=ann")
+                   "--role", "account=ann", "--role", "editor=ed", "--role", "client=cli",
+                   "--role", "finance=fin")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "started run 1: Real (content-publishing), now in brief\n"
     assert (tmp_path / ".opsflow" / "opsflow.db").is_file()

@@ -10,6 +10,7 @@ import click
 
 from ..errors import OpsflowError, SopError
 from ..lang.diagnostics import format_text
+from .words import cli_message
 
 
 def format_sop_error(exc: SopError) -> tuple[str, str]:
@@ -39,7 +40,7 @@ class UserError(click.ClickException):
 
     def __init__(self, error: OpsflowError) -> None:
         details, message = format_sop_error(error) if isinstance(error, SopError) else ("", "")
-        super().__init__(message or str(error))
+        super().__init__(message or cli_message(error))
         self.details = details
 
     def show(self, file: Any = None) -> None:

@@ -29,6 +29,21 @@ def _report(result: ActResult) -> None:
         where = f" {change.from_phase}" if change.from_phase else ""
         payload = change.payload
         detail = payload.get("text") or payload.get("decision") or payload.get("reason") or ""
+        if change.action == "set":
+            was = payload.get("previous")
+            detail = f"{payload['field']} = {payload['value']}; was " + (
+                "not set" if was is None else str(was))
+        elif change.action == "reassign":
+            detail = (f"{payload['role']}: {', '.join(payload['previous']) or 'nobody'} → "
+                      f"{', '.join(payload['people'])}")
+        elif change.action == "milestone":
+            detail = str(payload.get("title", ""))
+        elif change.action == "reopen":
+            detail = f"{payload['field']} changed"
+        elif payload.get("auto"):
+            detail = f"decided by the votes: {payload.get('tally', '')}"
+        elif isinstance(payload.get("action"), dict) and payload["action"].get("comment"):
+            detail = detail or str(payload["action"]["comment"])
         click.echo(f"run {run.id}: {change.action}{where}{moved}"
                    + (f" ({detail})" if detail else ""))
     state = "now in " + ", ".join(run.phases) if run.phases else run.status
@@ -169,17 +184,19 @@ advance = _phase_command("advance", "Move on an approval the votes have decided 
 @run_argument
 @click.argument("event")
 @phase_option
+@click.option("--comment", default="", help="Why the event is fired (kept in the history).")
 @actor_option
 @database_options
-def fire(run_id: int, event: str, phase: str | None, actor: str | None, db_url: str | None,
-         workspace: str | None) -> None:
+def fire(run_id: int, event: str, phase: str | None, comment: str, actor: str | None,
+         db_url: str | None, workspace: str | None) -> None:
     """Fire a named event of the SOP (e.g. an emergency path).
 
     \b
     Example:
-      opsflow fire 12 emergency --as chris
+      opsflow fire 12 emergency --comment "Payments are down" --as chris
     """
-    _act(db_url, workspace, lambda e: e.fire(run_id, event, actor=acting(actor), phase=phase))
+    _act(db_url, workspace, lambda e: e.fire(run_id, event, actor=acting(actor), phase=phase,
+                                             comment=comment))
 
 
 @click.command("set")

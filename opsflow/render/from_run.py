@@ -89,10 +89,11 @@ def load_run_view(run: str | int, *, db_url: str | None = None,
     with Engine.open(db_url, workspace=workspace) as engine:
         record = engine.store.get_run(run_id)
         pinned = engine.sop(record.sop_hash)
+        compiled = engine.compiled(record.sop_hash)
         events = engine.store.events(run_id)
         now = engine.clock.now()
     sop = loads(pinned.source, pinned.path)
     from ..run.projection import track_starts
 
     return sop, run_view_of(run_id, record.title, record.state, events, now,
-                            parallels=track_starts(pinned.compiled))
+                            parallels=track_starts(compiled))

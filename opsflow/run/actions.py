@@ -164,9 +164,8 @@ def _vote(run: RunContext, a: dict[str, Any]) -> None:
     pid = run.pick(a.get("phase"), run.has_approval, "vote on")
     approval = run.phase(pid).approval
     if approval is None:
-        raise RunError(f"phase {pid} has no approval; nobody votes there",
-                       f"vote in an active phase with an approval (active: "
-                       f"{listing(run.s.phases)})")
+        raise RunError(f"phase {pid} has no approval; nobody votes there "
+                       f"(active: {listing(run.s.phases)})")
     voters = policy.eligible(approval, run.s)
     if run.actor not in voters:
         if run.actor in policy.excluded(approval, run.s) and \

@@ -4,8 +4,8 @@ The SOP gives each action to roles: a phase's owner ticks its checklist and
 hands it off; an approval's roles vote (minus ``not by`` people); an
 event's ``by`` roles fire it (the phase owner when it names none); the
 active phases' accountable roles or the SOP owner reassign roles (the SOP
-owner role only by its holders); the SOP owner cancels. :func:`require` refuses anybody else with a :class:`NotAllowed`
-that names who may do it.
+owner role only by its holders); the SOP owner cancels. :func:`require`
+refuses anybody else with a :class:`NotAllowed` that names who may do it.
 
 This module does not change runs.
 """

@@ -302,7 +302,7 @@ class CompiledSop:
         """Read a stored compiled SOP of this format or an older one."""
         try:
             version = data.get("format") if isinstance(data, Mapping) else None
-        except Exception:  # noqa: BLE001 - any object that is not a mapping
+        except Exception:
             version = None
         if not isinstance(version, int):
             raise CompiledFormatError(

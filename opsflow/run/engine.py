@@ -44,8 +44,8 @@ from ..store import (
 from . import invariants
 from .clock import Clock, SystemClock
 from .compiled import CompiledSop
-from .people import person_key
 from .errors import RunError
+from .people import person_key
 from .sophash import file_state
 from .state import RunState
 from .status import RunStatus, build_status, work_items

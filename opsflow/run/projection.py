@@ -34,8 +34,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from .compiled import CompiledSop
 from .events import (
     Cancelled,
     Event,
@@ -290,7 +292,6 @@ def project(events: Iterable[Event], parallels: Mapping[str, Sequence[str]] = _N
                     assignment_history(seen))
 
 
-def track_starts(compiled: Mapping[str, Any]) -> dict[str, list[str]]:
+def track_starts(compiled: CompiledSop) -> dict[str, list[str]]:
     """The ``parallels`` argument for a compiled SOP: block id → first phase of each track."""
-    blocks: Mapping[str, Mapping[str, Any]] = compiled.get("parallels", {})
-    return {block: [str(t) for t in spec.get("tracks", [])] for block, spec in blocks.items()}
+    return {block.id: list(block.tracks) for block in compiled.parallels.values()}
