@@ -51,9 +51,9 @@ def _count(errors: list[Diagnostic]) -> str:
     return f"{len(errors)} error" + ("" if len(errors) == 1 else "s")
 
 
-def _load(path: str) -> Sop:
+def _load(path: str, library: str | None) -> Sop:
     try:
-        return load(path)
+        return load(path, library)
     except SopError as exc:
         raise _refuse(exc) from None
 
@@ -69,6 +69,8 @@ def _emit(text: str, output: str | None) -> None:
 _OUTPUT = click.option("-o", "--output", metavar="FILE",
                        help="Write to FILE instead of standard output.")
 _SOP = click.argument("sop", type=click.Path(dir_okay=False))
+_LIBRARY = click.option("--library", metavar="DIR", type=click.Path(file_okay=False),
+                        help="A folder of shared .sop files that includes may also come from.")
 
 
 def _format(choices: tuple[str, ...], help: str) -> Callable[[F], F]:
@@ -93,9 +95,10 @@ def render() -> None:
 @click.option("--run", "run", metavar="RUN", help="Show the state of this run (ticks, votes, "
               "current phase, what is overdue), on the SOP version the run started with.")
 @_OUTPUT
+@_LIBRARY
 @database_options
-def playbook(sop: str | None, run: str | None, output: str | None, db_url: str | None,
-             workspace: str | None) -> None:
+def playbook(sop: str | None, run: str | None, output: str | None, library: str | None,
+             db_url: str | None, workspace: str | None) -> None:
     """Render the Markdown playbook of SOP, or of the SOP a run follows (--run).
 
     \b
@@ -109,7 +112,7 @@ def playbook(sop: str | None, run: str | None, output: str | None, db_url: str |
         except SopError as exc:
             raise _refuse(exc) from None
     elif sop:
-        model, view = _load(sop), None
+        model, view = _load(sop, library), None
     else:
         raise click.UsageError("name an SOP file, or a run with --run RUN")
     _emit(render_playbook(model, view), output)
@@ -119,28 +122,30 @@ def playbook(sop: str | None, run: str | None, output: str | None, db_url: str |
 @_SOP
 @_format(RACI_FORMATS, "Markdown table, CSV for spreadsheets, or an HTML page.")
 @_OUTPUT
-def raci(sop: str, fmt: str, output: str | None) -> None:
+@_LIBRARY
+def raci(sop: str, fmt: str, output: str | None, library: str | None) -> None:
     """Render the RACI chart of SOP: phases by roles, a legend and a RACI check.
 
     \b
     Example:
       opsflow render raci sops/content-publishing.sop --format csv -o raci.csv
     """
-    _emit(render_raci(_load(sop), fmt), output)
+    _emit(render_raci(_load(sop, library), fmt), output)
 
 
 @render.command("diagram")
 @_SOP
 @_format(DIAGRAM_FORMATS, "Mermaid or Graphviz DOT source, or SVG (needs `dot`).")
 @_OUTPUT
-def diagram(sop: str, fmt: str, output: str | None) -> None:
+@_LIBRARY
+def diagram(sop: str, fmt: str, output: str | None, library: str | None) -> None:
     """Render the flow diagram of SOP.
 
     \b
     Example:
       opsflow render diagram sops/content-publishing.sop --format dot
     """
-    _emit(render_diagram(_load(sop), fmt), output)
+    _emit(render_diagram(_load(sop, library), fmt), output)
 
 
 class _Bars:
