@@ -22,7 +22,8 @@ from opsflow.errors import SopError
 from opsflow.lang.loader import MAX_INCLUDE_DEPTH
 
 SECRET = "DB_PASSWORD=hunter2-secret\n"
-MAIN = 'include "{path}"\nsop m "M"\n  owner boss\nrole boss "Boss"\nphase a "A"\n  owner boss\n  end\n'
+MAIN = ('include "{path}"\nsop m "M"\n  owner boss\nrole boss "Boss"\n'
+        'phase a "A"\n  owner boss\n  end\n')
 ROLES = 'role boss "Boss"\n'
 
 

@@ -19,6 +19,7 @@ import click
 
 from ..api import load
 from ..errors import Diagnostic, SopError
+from ..lang.diagnostics import format_text
 from ..lang.model import Sop
 from ..render import (
     DIAGRAM_FORMATS,
@@ -188,11 +189,18 @@ def _plural(count: int, word: str) -> str:
               metavar="DIR", help="Folder to write the site to (created if needed).")
 @click.option("--svg/--no-svg", default=None,
               help="Draw diagrams with Graphviz [default: when `dot` is installed].")
-def publish_cmd(sops: tuple[str, ...], out: str, svg: bool | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Publish into a non-empty folder that opsflow did not make (its "
+                   "index.html, style.css and pages/ are overwritten).")
+@_LIBRARY
+def publish_cmd(sops: tuple[str, ...], out: str, svg: bool | None, force: bool,
+                library: str | None) -> None:
     """Publish SOPs (files or folders) as a static HTML site.
 
     Only pages whose source changed are written again. Open DIR/index.html
-    in a browser; nothing is loaded from the network.
+    in a browser; nothing is loaded from the network. DIR must be new, empty
+    or made by an earlier publish (else --force); publish writes only
+    inside it and never through a symbolic link.
 
     \b
     Example:
@@ -200,9 +208,12 @@ def publish_cmd(sops: tuple[str, ...], out: str, svg: bool | None) -> None:
     """
     try:
         with _Bars() as bars:
-            report = publish(list(sops), out, progress=bars, svg=svg)
+            report = publish(list(sops), out, progress=bars, svg=svg, force=force,
+                             library=library)
     except SopError as exc:
         raise _refuse(exc) from None
+    if report.warnings:  # skipped files: named, never shown
+        click.echo(format_text(report.warnings, {}), nl=False, err=True)
     drawn = ("diagrams drawn with Graphviz" if report.svg else
              "Graphviz `dot` not used: diagrams shown in words (install graphviz to draw them)")
     click.echo(f"published {_plural(report.procedures, 'procedure')} and "
