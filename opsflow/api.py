@@ -3,13 +3,19 @@
 ``load``/``loads`` give a checked model or raise :class:`SopError` with every
 error in the file; ``check_paths`` checks files and folders and returns all
 diagnostics (errors and warnings) without raising, for the CLI and editors.
+``load_with_files`` also returns the texts of every included file, so that
+``loads(sop.source, sop.path, files=texts)`` rebuilds the same model later
+without reading the disk (a pinned run's SOP version).
+
+Where includes may come from (the file's own folder, an optional
+``library`` folder) and what is refused: :mod:`opsflow.lang.loader`.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -18,7 +24,9 @@ from .lang.checks import run_checks
 from .lang.loader import find_sop_files, parse_source, read_source
 from .lang.model import Sop
 
-__all__ = ["CheckReport", "check_paths", "check_text", "load", "loads"]
+__all__ = ["CheckReport", "check_paths", "check_text", "load", "load_with_files", "loads"]
+
+Library = str | os.PathLike[str] | None
 
 
 @contextmanager
@@ -39,9 +47,11 @@ def _paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _read(text: str, filename: str) -> tuple[Sop | None, list[Diagnostic]]:
+def _read(text: str, filename: str, library: Library = None,
+          files: Mapping[str, str] | None = None, texts: dict[str, str] | None = None
+          ) -> tuple[Sop | None, list[Diagnostic]]:
     with _paused_gc():
-        sop, diagnostics = parse_source(text, filename)
+        sop, diagnostics = parse_source(text, filename, library, files, texts)
         if sop is not None:
             diagnostics += run_checks(sop)
     return sop, diagnostics
@@ -53,26 +63,38 @@ def _raise_on_errors(sop: Sop | None, diagnostics: list[Diagnostic]) -> Sop:
     return sop
 
 
-def loads(text: str, filename: str = "<text>") -> Sop:
+def loads(text: str, filename: str = "<text>", library: Library = None,
+          files: Mapping[str, str] | None = None) -> Sop:
     """Parse and check SOP text; includes resolve relative to ``filename``.
 
+    ``library``: a folder includes may also come from. ``files``: the texts of
+    the included files by resolved path (as :func:`load_with_files` returns
+    them); given, includes are taken from it and never from the disk.
     Returns the model, or raises :class:`SopError` listing every error.
     """
-    return _raise_on_errors(*_read(text, filename))
+    return _raise_on_errors(*_read(text, filename, library, files))
 
 
-def load(path: str | os.PathLike[str]) -> Sop:
+def load(path: str | os.PathLike[str], library: Library = None) -> Sop:
     """Read, parse and check one ``.sop`` file (see :func:`loads`)."""
+    return load_with_files(path, library)[0]
+
+
+def load_with_files(path: str | os.PathLike[str], library: Library = None
+                    ) -> tuple[Sop, dict[str, str]]:
+    """:func:`load`, and the text of every file it included, by resolved path."""
     try:
         text = read_source(path)
     except SopError as exc:
         raise SopError(exc.diagnostics) from None
-    return _raise_on_errors(*_read(text, str(path)))
+    texts: dict[str, str] = {}
+    sop = _raise_on_errors(*_read(text, str(path), library, None, texts))
+    return sop, texts
 
 
-def check_text(text: str, filename: str = "<text>") -> list[Diagnostic]:
+def check_text(text: str, filename: str = "<text>", library: Library = None) -> list[Diagnostic]:
     """Every diagnostic (errors and warnings) for one file's text."""
-    return sorted(_read(text, filename)[1], key=Diagnostic.sort_key)
+    return sorted(_read(text, filename, library)[1], key=Diagnostic.sort_key)
 
 
 @dataclass
@@ -92,8 +114,12 @@ class CheckReport:
         return [d for d in self.diagnostics if not d.is_error]
 
 
-def check_paths(paths: list[str]) -> CheckReport:
-    """Check files and folders (recursively); never raises for user mistakes."""
+def check_paths(paths: list[str], library: Library = None) -> CheckReport:
+    """Check files and folders (recursively); never raises for user mistakes.
+
+    ``sources`` holds the text of each file checked whose real name ends in
+    ``.sop`` (others are checked but their lines are never shown).
+    """
     files, problems = find_sop_files(paths)
     report = CheckReport(files=files, diagnostics=list(problems))
     for path in files:
@@ -102,7 +128,8 @@ def check_paths(paths: list[str]) -> CheckReport:
         except SopError as exc:
             report.diagnostics.extend(exc.diagnostics)
             continue
-        report.sources[path] = text
-        report.diagnostics.extend(_read(text, path)[1])
+        if os.path.realpath(path).endswith(".sop"):
+            report.sources[path] = text
+        report.diagnostics.extend(_read(text, path, library)[1])
     report.diagnostics.sort(key=Diagnostic.sort_key)
     return report

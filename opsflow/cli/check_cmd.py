@@ -7,6 +7,7 @@ import click
 from ..api import check_paths
 from ..lang.checks import CODES
 from ..lang.diagnostics import format_json, format_text, summary_line
+from ..lang.loader import CODES as LOADER_CODES
 
 
 @click.command("check")
@@ -21,7 +22,10 @@ from ..lang.diagnostics import format_json, format_text, summary_line
     help="Output for people (text) or for editors and CI (json).",
 )
 @click.option("--codes", is_flag=True, help="List every check code and what it means.")
-def check(paths: tuple[str, ...], strict: bool, fmt: str, codes: bool) -> None:
+@click.option("--library", metavar="DIR", type=click.Path(file_okay=False),
+              help="A folder of shared .sop files that includes may also come from.")
+def check(paths: tuple[str, ...], strict: bool, fmt: str, codes: bool,
+          library: str | None) -> None:
     """Check .sop files (folders are searched recursively).
 
     Exits 0 when there are no errors, 1 when there are (with --strict,
@@ -31,14 +35,16 @@ def check(paths: tuple[str, ...], strict: bool, fmt: str, codes: bool) -> None:
     Examples:
       opsflow check sops/
       opsflow check --strict --format json sops/purchase-request.sop
+      opsflow check --library sops/shared sops/
     """
     if codes:
-        for code in sorted(CODES):
-            click.echo(f"{code}  {CODES[code]}")
+        every = {**CODES, **LOADER_CODES}
+        for code in sorted(every):
+            click.echo(f"{code}  {every[code]}")
         return
     if not paths:
         raise click.UsageError("name at least one .sop file or folder, e.g. `opsflow check sops/`")
-    report = check_paths(list(paths))
+    report = check_paths(list(paths), library)
     if fmt == "json":
         click.echo(format_json(report.files, report.diagnostics))
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -15,13 +14,12 @@ from .words import cli_message
 
 def format_sop_error(exc: SopError) -> tuple[str, str]:
     """Every diagnostic of a refused SOP (with source excerpts), and a one-line summary."""
+    from ..lang.loader import excerpt_source  # reads .sop files only, never blocks on a pipe
+
     sources: dict[str, str] = {}
     for diag in exc.diagnostics:
         if diag.span.file not in sources:
-            try:
-                sources[diag.span.file] = Path(diag.span.file).read_text("utf-8")
-            except (OSError, UnicodeDecodeError):
-                sources[diag.span.file] = ""
+            sources[diag.span.file] = excerpt_source(diag.span.file)  # .sop files only
     errors = [d for d in exc.diagnostics if d.is_error]
     files = ", ".join(sorted({d.span.file for d in errors}))
     count = f"{len(errors)} error{'' if len(errors) == 1 else 's'}"

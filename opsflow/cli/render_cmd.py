@@ -19,6 +19,7 @@ import click
 
 from ..api import load
 from ..errors import Diagnostic, SopError
+from ..lang.diagnostics import format_text
 from ..lang.model import Sop
 from ..render import (
     DIAGRAM_FORMATS,
@@ -51,9 +52,9 @@ def _count(errors: list[Diagnostic]) -> str:
     return f"{len(errors)} error" + ("" if len(errors) == 1 else "s")
 
 
-def _load(path: str) -> Sop:
+def _load(path: str, library: str | None) -> Sop:
     try:
-        return load(path)
+        return load(path, library)
     except SopError as exc:
         raise _refuse(exc) from None
 
@@ -69,6 +70,8 @@ def _emit(text: str, output: str | None) -> None:
 _OUTPUT = click.option("-o", "--output", metavar="FILE",
                        help="Write to FILE instead of standard output.")
 _SOP = click.argument("sop", type=click.Path(dir_okay=False))
+_LIBRARY = click.option("--library", metavar="DIR", type=click.Path(file_okay=False),
+                        help="A folder of shared .sop files that includes may also come from.")
 
 
 def _format(choices: tuple[str, ...], help: str) -> Callable[[F], F]:
@@ -93,9 +96,10 @@ def render() -> None:
 @click.option("--run", "run", metavar="RUN", help="Show the state of this run (ticks, votes, "
               "current phase, what is overdue), on the SOP version the run started with.")
 @_OUTPUT
+@_LIBRARY
 @database_options
-def playbook(sop: str | None, run: str | None, output: str | None, db_url: str | None,
-             workspace: str | None) -> None:
+def playbook(sop: str | None, run: str | None, output: str | None, library: str | None,
+             db_url: str | None, workspace: str | None) -> None:
     """Render the Markdown playbook of SOP, or of the SOP a run follows (--run).
 
     \b
@@ -109,7 +113,7 @@ def playbook(sop: str | None, run: str | None, output: str | None, db_url: str |
         except SopError as exc:
             raise _refuse(exc) from None
     elif sop:
-        model, view = _load(sop), None
+        model, view = _load(sop, library), None
     else:
         raise click.UsageError("name an SOP file, or a run with --run RUN")
     _emit(render_playbook(model, view), output)
@@ -119,28 +123,30 @@ def playbook(sop: str | None, run: str | None, output: str | None, db_url: str |
 @_SOP
 @_format(RACI_FORMATS, "Markdown table, CSV for spreadsheets, or an HTML page.")
 @_OUTPUT
-def raci(sop: str, fmt: str, output: str | None) -> None:
+@_LIBRARY
+def raci(sop: str, fmt: str, output: str | None, library: str | None) -> None:
     """Render the RACI chart of SOP: phases by roles, a legend and a RACI check.
 
     \b
     Example:
       opsflow render raci sops/content-publishing.sop --format csv -o raci.csv
     """
-    _emit(render_raci(_load(sop), fmt), output)
+    _emit(render_raci(_load(sop, library), fmt), output)
 
 
 @render.command("diagram")
 @_SOP
 @_format(DIAGRAM_FORMATS, "Mermaid or Graphviz DOT source, or SVG (needs `dot`).")
 @_OUTPUT
-def diagram(sop: str, fmt: str, output: str | None) -> None:
+@_LIBRARY
+def diagram(sop: str, fmt: str, output: str | None, library: str | None) -> None:
     """Render the flow diagram of SOP.
 
     \b
     Example:
       opsflow render diagram sops/content-publishing.sop --format dot
     """
-    _emit(render_diagram(_load(sop), fmt), output)
+    _emit(render_diagram(_load(sop, library), fmt), output)
 
 
 class _Bars:
@@ -183,11 +189,18 @@ def _plural(count: int, word: str) -> str:
               metavar="DIR", help="Folder to write the site to (created if needed).")
 @click.option("--svg/--no-svg", default=None,
               help="Draw diagrams with Graphviz [default: when `dot` is installed].")
-def publish_cmd(sops: tuple[str, ...], out: str, svg: bool | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Publish into a non-empty folder that opsflow did not make (its "
+                   "index.html, style.css and pages/ are overwritten).")
+@_LIBRARY
+def publish_cmd(sops: tuple[str, ...], out: str, svg: bool | None, force: bool,
+                library: str | None) -> None:
     """Publish SOPs (files or folders) as a static HTML site.
 
     Only pages whose source changed are written again. Open DIR/index.html
-    in a browser; nothing is loaded from the network.
+    in a browser; nothing is loaded from the network. DIR must be new, empty
+    or made by an earlier publish (else --force); publish writes only
+    inside it and never through a symbolic link.
 
     \b
     Example:
@@ -195,9 +208,12 @@ def publish_cmd(sops: tuple[str, ...], out: str, svg: bool | None) -> None:
     """
     try:
         with _Bars() as bars:
-            report = publish(list(sops), out, progress=bars, svg=svg)
+            report = publish(list(sops), out, progress=bars, svg=svg, force=force,
+                             library=library)
     except SopError as exc:
         raise _refuse(exc) from None
+    if report.warnings:  # skipped files: named, never shown
+        click.echo(format_text(report.warnings, {}), nl=False, err=True)
     drawn = ("diagrams drawn with Graphviz" if report.svg else
              "Graphviz `dot` not used: diagrams shown in words (install graphviz to draw them)")
     click.echo(f"published {_plural(report.procedures, 'procedure')} and "

@@ -76,10 +76,13 @@ def _roles(values: tuple[str, ...]) -> dict[str, list[str]]:
               help="Bind a role to people (comma-separated); repeat for each role.")
 @click.option("--field", "fields", multiple=True, metavar="FIELD=VALUE",
               help="Set a field; repeat for each field.")
+@click.option("--library", metavar="DIR", type=click.Path(file_okay=False),
+              help="A folder of shared .sop files that includes may also come from.")
 @actor_option
 @database_options
 def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, ...],
-          actor: str | None, db_url: str | None, workspace: str | None) -> None:
+          library: str | None, actor: str | None, db_url: str | None,
+          workspace: str | None) -> None:
     """Start a run of an SOP.
 
     \b
@@ -92,7 +95,7 @@ def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, 
     from ..api import load  # the parser is needed only here, not by the other actions
 
     person = acting(actor)
-    sop = load(sop_file)  # a broken SOP is refused before any database is touched
+    sop = load(sop_file, library)  # a broken SOP is refused before any database is touched
     with open_engine(db_url, workspace) as engine:
         run_id = engine.start(sop, title, assignments, values, actor=person)
         run = engine.store.get_run(run_id)

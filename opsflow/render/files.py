@@ -1,21 +1,42 @@
-"""Writing published files safely: atomic replace, clear errors.
+"""Writing published files safely: atomic replace, confinement, a lock, clear errors.
 
 Every file is written to a temporary file in the same folder and moved into
 place with ``os.replace``, so a reader (or a crash) never sees half a page.
-A folder that cannot be created or written is a :class:`PublishError`
-naming the folder, the reason and the fix. This module knows nothing about
-SOPs or templates.
+:func:`site_path` is the only way a site-relative name becomes a path: it
+refuses names that leave the output folder and any symbolic link on the way
+(so a planted ``pages -> /elsewhere`` link is never written through, and a
+tampered manifest never deletes outside the folder). :func:`site_lock`
+serialises publishes into one folder; :func:`check_owned` refuses a folder
+that publish did not make. A folder that cannot be created or written is a
+:class:`PublishError` naming the folder, the reason and the fix. This
+module knows nothing about SOPs or templates.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import OpsflowError
 
-__all__ = ["PublishError", "prepare_dir", "read_bytes", "remove_file", "write_atomic"]
+__all__ = [
+    "LOCK_NAME",
+    "PublishError",
+    "check_owned",
+    "prepare_dir",
+    "read_bytes",
+    "remove_file",
+    "site_lock",
+    "site_path",
+    "write_atomic",
+]
+
+#: the lock file in a site folder (kept: removing it would let a third publish in)
+LOCK_NAME = ".opsflow-publish.lock"
 
 
 class PublishError(OpsflowError):
@@ -77,3 +98,52 @@ def remove_file(path: Path) -> bool:
     except OSError as exc:
         raise _fail(path, exc) from None
     return True
+
+
+def site_path(out: Path, rel: str) -> Path:
+    """``out / rel``, refused unless it stays inside ``out`` with no symbolic link on the way.
+
+    ``rel`` is a site-relative name with ``/`` separators (from the publish
+    itself or from a manifest, which may have been tampered with).
+    """
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or "\\" in rel or "\x00" in rel or any(
+            part in ("", ".", "..") for part in parts):
+        raise PublishError(f"refusing to write {rel!r} in {out}: the name leaves the output "
+                           "folder; delete the folder's .opsflow-site.json and publish again")
+    path = out
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise PublishError(f"refusing to write {path}: it is a symbolic link and publish "
+                               f"writes only inside {out}; remove the link and publish again")
+    return path
+
+
+def check_owned(out: Path, markers: tuple[str, ...]) -> None:
+    """Refuse a non-empty ``out`` that holds none of ``markers`` (files only publish makes)."""
+    if not out.is_dir():
+        return
+    try:
+        names = {entry.name for entry in os.scandir(out)}
+    except OSError as exc:
+        raise _fail(out, exc) from None
+    if names and not names & set(markers):
+        raise PublishError(f"{out} is not empty and was not made by `opsflow publish`; choose "
+                           "an empty or new output folder (--out), or pass --force to publish "
+                           "into it and overwrite its index.html, style.css and pages/")
+
+
+@contextmanager
+def site_lock(out: Path) -> Iterator[None]:
+    """Hold the site folder's lock file: a second publish waits for the first."""
+    path = site_path(out, LOCK_NAME)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise _fail(out, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -7,12 +7,17 @@ can spread a large library over the machine's cores (a fork-based process
 pool) and keep small publishes in-process. Results come back in job order,
 so the output does not depend on how the work was spread. Nothing here
 writes files; :mod:`opsflow.render.site` decides what to do and writes.
+
+Each worker watches its parent: when the publishing process is gone (even
+killed with SIGKILL, which runs no clean-up), the worker exits within
+:data:`WATCH_SECONDS` instead of waiting for work that will never come.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +34,7 @@ from .viewmodel import build_view
 
 __all__ = [
     "PARALLEL_FROM",
+    "WATCH_SECONDS",
     "LoadResult",
     "RenderJob",
     "RenderResult",
@@ -36,10 +42,14 @@ __all__ = [
     "load_job",
     "render_job",
     "run_jobs",
+    "watch_parent",
 ]
 
 #: publishes with fewer jobs than this stay in one process
 PARALLEL_FROM = 24
+
+#: how often a worker checks that the publishing process is still there
+WATCH_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -49,11 +59,11 @@ class LoadResult:
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
-def load_job(job: tuple[str, str]) -> LoadResult:
-    """Read, parse and check one file: ``(site-relative name, path)``."""
-    rel, path = job
+def load_job(job: tuple[str, str, str | None]) -> LoadResult:
+    """Read, parse and check one file: ``(site-relative name, path, library folder)``."""
+    rel, path, library = job
     try:
-        return LoadResult(rel, load(path))
+        return LoadResult(rel, load(path, library))
     except SopError as exc:
         return LoadResult(rel, None, tuple(exc.diagnostics))
 
@@ -121,6 +131,17 @@ def default_workers(jobs: int) -> int:
     return max(1, min(cores, 8))
 
 
+def watch_parent(parent: int) -> None:
+    """In a worker: exit as soon as process ``parent`` is no longer this one's parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        os._exit(1)  # the publish is gone: nobody will read our results
+
+    threading.Thread(target=watch, name="opsflow-watch-parent", daemon=True).start()
+
+
 J = TypeVar("J")
 R = TypeVar("R")
 
@@ -141,7 +162,8 @@ def run_jobs(func: Callable[[J], R], jobs: Sequence[J], workers: int,
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     chunk = max(1, len(jobs) // (workers * 8))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=watch_parent, initargs=(os.getpid(),)) as pool:
         for count, result in enumerate(pool.map(func, jobs, chunksize=chunk), 1):
             if done:
                 done(count)
