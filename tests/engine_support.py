@@ -77,6 +77,28 @@ class Runner:
             self.do("tick", actor, criterion=number, phase=pid)
 
 
+def refused(run: Runner, kind: str, actor: str, **args: object) -> str:
+    """The message ``kind`` by ``actor`` is refused with; the state must not change."""
+    import pytest
+
+    from opsflow.run.errors import RunError
+
+    before = run.s.to_dict()
+    with pytest.raises(RunError) as info:
+        run.do(kind, actor, **args)
+    assert run.s.to_dict() == before  # nothing changed
+    return str(info.value)
+
+
+def assert_replays(run: Runner) -> None:
+    """Replaying the run's log gives its state, with no problem found."""
+    from opsflow.run.core import replay
+
+    state, problems = replay(run.c, run.log)
+    assert problems == []
+    assert state is not None and state.to_dict() == run.s.to_dict()
+
+
 # ---- workers for the multi-process tests (spawn) -------------------------------------
 
 HAMMER_SOP = """\

@@ -6,7 +6,16 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from engine_support import CONTENT_PEOPLE, ONBOARDING_PEOPLE, T0, Runner, compiled, compiled_text
+from engine_support import (
+    CONTENT_PEOPLE,
+    ONBOARDING_PEOPLE,
+    T0,
+    Runner,
+    assert_replays,
+    compiled,
+    compiled_text,
+    refused,
+)
 
 from opsflow.run.core import Action, Change, NotAllowed, RunError, apply, replay
 from opsflow.run.state import RunState
@@ -25,20 +34,6 @@ def to_review(run: Runner) -> None:
     run.tick_all("wendy")
     run.do("handoff", "wendy")
     assert run.s.phases == ["internal-review"]
-
-
-def refused(run: Runner, kind: str, actor: str, **args: object) -> str:
-    before = run.s.to_dict()
-    with pytest.raises(RunError) as info:
-        run.do(kind, actor, **args)
-    assert run.s.to_dict() == before  # nothing changed
-    return str(info.value)
-
-
-def assert_replays(run: Runner) -> None:
-    state, problems = replay(run.c, run.log)
-    assert problems == []
-    assert state is not None and state.to_dict() == run.s.to_dict()
 
 
 def vote_sop(tmp: Path, policy: str = "", checklist: str = "", sop_owner: str = "r") -> Runner:

@@ -92,12 +92,13 @@ def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, 
     """
     assignments = _roles(roles)
     values = dict(_pair(value, "FIELD", "--field budget=12000") for value in fields)
-    from ..api import load  # the parser is needed only here, not by the other actions
+    from ..api import load_with_files  # the parser is needed only here
 
     person = acting(actor)
-    sop = load(sop_file, library)  # a broken SOP is refused before any database is touched
+    # a broken SOP is refused before any database is touched
+    sop, files = load_with_files(sop_file, library)
     with open_engine(db_url, workspace) as engine:
-        run_id = engine.start(sop, title, assignments, values, actor=person)
+        run_id = engine.start(sop, title, assignments, values, actor=person, files=files)
         run = engine.store.get_run(run_id)
     click.echo(f"started run {run_id}: {run.title} ({run.sop_id}), now in "
                f"{', '.join(run.phases) or run.status}")

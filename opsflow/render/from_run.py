@@ -92,7 +92,11 @@ def load_run_view(run: str | int, *, db_url: str | None = None,
         compiled = engine.compiled(record.sop_hash)
         events = engine.store.events(run_id)
         now = engine.clock.now()
-    sop = loads(pinned.source, pinned.path)
+    # the pinned texts of the included files, never the files on disk (format 1 SOPs kept
+    # only their paths: those are read as they are now, and status says when they changed)
+    stored = {i.path: i.text for i in compiled.sop.includes if i.text is not None}
+    sop = loads(pinned.source, pinned.path, files=stored if stored or
+                not compiled.sop.includes else None)
     from ..run.projection import track_starts
 
     return sop, run_view_of(run_id, record.title, record.state, events, now,

@@ -22,6 +22,7 @@ texts that :func:`sop_hash` covers.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from ..lang import model as m
 from . import conditions as cond
@@ -141,8 +142,14 @@ def _field(f: m.Field) -> FieldSpec:
         set_by=_names(f.set_by))
 
 
-def compile_sop(sop: m.Sop) -> CompiledSop:
-    """The compiled form of a checked SOP (see the module docstring)."""
+def compile_sop(sop: m.Sop, files: Mapping[str, str] | None = None) -> CompiledSop:
+    """The compiled form of a checked SOP (see the module docstring).
+
+    ``files``: the text of every file the SOP included, at any depth, by
+    resolved path (as :func:`opsflow.api.load_with_files` gives them); they
+    are pinned with it so that a run renders from them, never from disk.
+    Without it, the SOP's own includes are read again.
+    """
     track_of = sop.track_of()
     transitions: list[TransitionSpec] = []
     guards: dict[str, cond.Condition] = {}
@@ -157,12 +164,14 @@ def compile_sop(sop: m.Sop) -> CompiledSop:
     states = [*phases, *(s for b in parallels for s in (b, join_state(b)))]
     if any(p.end and p.checklist for p in phases.values()):
         states.append(END)
-    texts = _included_texts(sop)
+    texts = _included_texts(sop) if files is None else [
+        files.get(i.resolved) for i in sop.includes]
+    pinned = dict(files) if files is not None else {
+        i.resolved: text for i, text in zip(sop.includes, texts, strict=True) if text is not None}
     return CompiledSop(
         hash=sop_hash(sop, texts),
         sop=SopInfo(sop.id, sop.title, sop.version, sop.owner.name if sop.owner else None,
-                    sop.path, tuple(IncludedFile(i.resolved, t)
-                                    for i, t in zip(sop.includes, texts, strict=True))),
+                    sop.path, tuple(IncludedFile(path, text) for path, text in pinned.items())),
         start=sop.start,
         states=tuple(states),
         transitions=tuple(transitions),

@@ -141,16 +141,17 @@ class Engine:
                 self.sop(sop_hash).compiled)
         return compiled
 
-    def _pin(self, sop: Sop | str | os.PathLike[str]) -> tuple[SopRecord, CompiledSop]:
+    def _pin(self, sop: Sop | str | os.PathLike[str], files: Mapping[str, str] | None = None
+             ) -> tuple[SopRecord, CompiledSop]:
         from dataclasses import replace
 
-        from ..api import load
+        from ..api import load_with_files
         from ..lang.model import Sop
         from .compiler import compile_sop
 
         if not isinstance(sop, Sop):
-            sop = load(Path(sop).resolve())
-        compiled = compile_sop(sop)
+            sop, files = load_with_files(Path(sop).resolve())
+        compiled = compile_sop(sop, files)
         path = sop.path
         if Path(path).is_file():
             path = str(Path(path).resolve())
@@ -179,16 +180,21 @@ class Engine:
 
     def start(self, sop: Sop | str | os.PathLike[str], title: str,
               assignments: Mapping[str, Sequence[str]], fields: Mapping[str, str] | None = None,
-              *, actor: str) -> int:
-        """Start a run of ``sop`` (a checked model or a ``.sop`` path); its id."""
-        return self.start_many(sop, [RunSpec(title, assignments, fields or {})], actor=actor)[0]
+              *, actor: str, files: Mapping[str, str] | None = None) -> int:
+        """Start a run of ``sop`` (a checked model or a ``.sop`` path); its id.
+
+        ``files``: with a model, the texts of the files it included (from
+        :func:`opsflow.api.load_with_files`), pinned with the run.
+        """
+        return self.start_many(sop, [RunSpec(title, assignments, fields or {})], actor=actor,
+                               files=files)[0]
 
     def start_many(self, sop: Sop | str | os.PathLike[str], runs: Sequence[RunSpec], *,
-                   actor: str) -> list[int]:
+                   actor: str, files: Mapping[str, str] | None = None) -> list[int]:
         """Start several runs of one SOP in one transaction (imports, bulk loading)."""
         from .core import Action, apply
 
-        record, compiled = self._pin(sop)
+        record, compiled = self._pin(sop, files)
         now = self.clock.now()
         new = []
         for spec in runs:
