@@ -7,6 +7,7 @@ import click
 from ..api import check_paths
 from ..lang.checks import CODES
 from ..lang.diagnostics import format_json, format_text, summary_line
+from .common import term_lines
 
 
 @click.command("check")
@@ -42,7 +43,7 @@ def check(paths: tuple[str, ...], strict: bool, fmt: str, codes: bool) -> None:
     if fmt == "json":
         click.echo(format_json(report.files, report.diagnostics))
     else:
-        click.echo(format_text(report.diagnostics, report.sources), nl=False)
+        click.echo(term_lines(format_text(report.diagnostics, report.sources)), nl=False)
         click.echo(summary_line(len(report.files), len(report.errors), len(report.warnings)))
     failed = bool(report.errors) or (strict and bool(report.warnings))
     if failed:

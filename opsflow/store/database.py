@@ -16,7 +16,8 @@
 SQLite settings, chosen for durability and for correct concurrent writers:
 
 * ``journal_mode=WAL``: readers never block the writer and vice versa (not
-  on a file that has tables but no ``alembic_version``: the mode is written
+  on a file that has tables but not opsflow's ``sops``, ``runs`` and
+  ``events``: the mode is written
   into the file, and such a file is another program's, which opsflow refuses
   without changing it).
 * ``synchronous=FULL``: every commit fsyncs the write-ahead log, so a
@@ -120,14 +121,13 @@ def sqlite_synchronous() -> str:
 
 
 FOREIGN_SQL = (
-    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name <> "
-    "'alembic_version') AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' "
-    "AND name = 'alembic_version')"
+    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table') AND (SELECT count(*) "
+    "FROM sqlite_master WHERE type = 'table' AND name IN ('sops', 'runs', 'events')) < 3"
 )
 
 
 def _foreign(cursor: Any) -> bool:
-    """Whether the SQLite file has tables but no ``alembic_version``: not opsflow's."""
+    """Whether the SQLite file has tables but not opsflow's: another program's file."""
     return bool(cursor.execute(FOREIGN_SQL).fetchone()[0])
 
 
