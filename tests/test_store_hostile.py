@@ -60,6 +60,11 @@ def refusal(url: str) -> str:
             "is not a number; write it as digits, e.g. host:5432",
         ),
         (
+            "postgresql+psycopg://postgres@127.0.0.1:5432/@\ufff9",
+            "the host in the database URL postgresql+psycopg://postgres%40127.0.0.1:***@\ufff9 "
+            "is not a valid host name; check the part between @ and the port or the /",
+        ),
+        (
             "postgresql+psycopg://postgres@127.0.0.1:70000/test",
             "the port 70000 in the database URL postgresql+psycopg://postgres@127.0.0.1:70000"
             "/test is out of range; use a port from 1 to 65535, e.g. 5432",

@@ -8,7 +8,8 @@ the fix. The rules:
 * no control characters anywhere (a NUL byte would cut the path short in the
   driver; a newline would forge lines in messages), also none hidden as
   ``%00`` in the decoded parts;
-* the port, if given, is a number from 1 to 65535;
+* the host, if given, is a valid host name (the resolver would fail on it
+  with an encoding error); the port is a number from 1 to 65535;
 * a SQLite URL takes no ``?options``: opsflow sets SQLite's connection
   settings itself (:mod:`opsflow.store.database`), and the driver would
   otherwise fail on a bad ``timeout`` or silently ignore an unknown name;
@@ -107,6 +108,14 @@ def parse(url: str) -> URL:
                 f"the database URL contains an encoded control character ({bad})",
                 "remove it from --db or OPSFLOW_DATABASE_URL",
             )
+    if parsed.host:
+        try:
+            parsed.host.encode("idna")
+        except UnicodeError:
+            raise _refuse(
+                f"the host in the database URL {shown} is not a valid host name",
+                "check the part between @ and the port or the /",
+            ) from None
     if parsed.port is not None and not 1 <= parsed.port <= 65535:
         raise _refuse(
             f"the port {parsed.port} in the database URL {shown} is out of range",
