@@ -55,7 +55,7 @@ def test_hostile_sqlite_urls(tmp_path: Path, name: str, query: list[tuple[str, s
         url += "?" + "&".join(f"{k}={v}" for k, v in query)
     try:
         Store.open(url).close()
-    except Exception as error:  # noqa: BLE001 - the property is about every exception
+    except Exception as error:  # the property is about every exception
         assert_one_line(error)
 
 
@@ -69,7 +69,7 @@ def test_hostile_postgresql_urls(port: str, database: str,
         url += "?" + "&".join(f"{k}={v}" for k, v in query)
     try:
         Store.open(url, upgrade=False).close()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         assert_one_line(error)
         assert "s3cret" not in str(error)
 
@@ -82,7 +82,7 @@ NUMBERS = st.from_regex(r"\A[+-]?[0-9_]{0,35}(\.[0-9]{0,35})?([eE][+-]?[0-9]{1,2
 def test_field_numbers(text: str) -> None:
     try:
         canonical = parse_value("budget", {"type": "number"}, text)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         assert isinstance(error, FieldValueError)
         assert_one_line(error)
         return
@@ -140,7 +140,7 @@ def read_everything(url: str, run_id: int, sop_hash: str) -> None:
         for read, json_field in checks:
             try:
                 records: list[Any] = list(read())
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 assert_one_line(error)
                 continue
             if json_field is not None:
