@@ -28,7 +28,7 @@ from opsflow.run.fieldvalues import FieldValueError, parse_value
 from opsflow.store import Store
 from opsflow.store.schema import Base
 
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 HOSTILE_TEXT = st.lists(
