@@ -8,6 +8,7 @@ from ..api import check_paths
 from ..lang.checks import CODES
 from ..lang.diagnostics import format_json, format_text, summary_line
 from ..lang.loader import CODES as LOADER_CODES
+from .common import term_lines
 
 
 @click.command("check")
@@ -48,7 +49,7 @@ def check(paths: tuple[str, ...], strict: bool, fmt: str, codes: bool,
     if fmt == "json":
         click.echo(format_json(report.files, report.diagnostics))
     else:
-        click.echo(format_text(report.diagnostics, report.sources), nl=False)
+        click.echo(term_lines(format_text(report.diagnostics, report.sources)), nl=False)
         click.echo(summary_line(len(report.files), len(report.errors), len(report.warnings)))
     failed = bool(report.errors) or (strict and bool(report.warnings))
     if failed:

@@ -1,15 +1,80 @@
-"""Helpers every CLI module shares: error handling and output."""
+"""Helpers every CLI module shares: error handling and output.
+
+Everything the CLI prints that came from a user (names, titles, comments,
+field values, reasons, and the text of library errors, which quote them)
+goes through :func:`term` (or :func:`clean` for a whole structure), so that a
+newline cannot forge a line of output and an escape sequence never reaches
+the terminal. This module does not decide what is printed, only how safely.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import re
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from ..errors import OpsflowError, SopError
 from ..lang.diagnostics import format_text
 from .words import cli_message
+
+T = TypeVar("T")
+
+#: C0 and C1 controls, DEL, line and paragraph separators, and the bidi controls
+#: (embeddings, overrides, isolates, marks) that reorder how a line reads
+BIDI_AND_SEPARATORS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_AND_SEPARATORS}]")
+UNSAFE_BUT_TAB = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{BIDI_AND_SEPARATORS}]")
+NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def term(text: object) -> str:
+    """``text`` safe for a terminal line: controls and bidi marks shown as ``\\n``, ``\\x1b``…"""
+    return UNSAFE.sub(_visible, str(text))
+
+
+def term_lines(text: str) -> str:
+    """A multi-line text of our own (e.g. diagnostics) with every line made safe.
+
+    Its own line breaks and tabs stay; everything else :func:`term` neutralises.
+    """
+    return "\n".join(UNSAFE_BUT_TAB.sub(_visible, line) for line in text.split("\n"))
+
+
+def clean(value: T) -> T:
+    """``value`` with :func:`term` applied to every string in it.
+
+    Walks named tuples, dataclasses, lists, tuples and dicts (keys too), for
+    a structure a renderer will print; other values are returned as they are.
+    """
+    result: Any
+    if isinstance(value, enum.Enum):
+        result = value
+    elif isinstance(value, str):
+        result = term(value)
+    elif isinstance(value, tuple) and hasattr(value, "_fields"):
+        named: Any = type(value)
+        result = named._make(clean(item) for item in value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: clean(getattr(value, f.name))
+                   for f in dataclasses.fields(value) if f.init}
+        result = dataclasses.replace(value, **changes)
+    elif isinstance(value, list | tuple):
+        result = type(value)(clean(item) for item in value)
+    elif isinstance(value, dict):
+        result = {clean(key): clean(item) for key, item in value.items()}
+    else:
+        result = value
+    return result  # type: ignore[no-any-return]
 
 
 def format_sop_error(exc: SopError) -> tuple[str, str]:
@@ -38,8 +103,8 @@ class UserError(click.ClickException):
 
     def __init__(self, error: OpsflowError) -> None:
         details, message = format_sop_error(error) if isinstance(error, SopError) else ("", "")
-        super().__init__(message or cli_message(error))
-        self.details = details
+        super().__init__(term(message or cli_message(error)))
+        self.details = term_lines(details)
 
     def show(self, file: Any = None) -> None:
         if self.details:
@@ -64,7 +129,7 @@ def run_cli(group: click.Group, argv: list[str]) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except OpsflowError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {term(exc)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

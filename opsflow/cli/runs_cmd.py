@@ -15,8 +15,17 @@ from collections.abc import Callable
 import click
 
 from ..run.engine import ActResult, Engine
+from .common import term
 from .db_cmd import database_options
-from .run_options import acting, actor_option, open_engine, phase_option, run_argument
+from .run_options import (
+    acting,
+    actor_option,
+    criterion_argument,
+    open_engine,
+    person,
+    phase_option,
+    run_argument,
+)
 
 __all__ = ["abstain", "advance", "approve", "cancel", "fire", "handoff", "reassign", "reject",
            "set_field", "start", "tick", "untick"]
@@ -44,16 +53,16 @@ def _report(result: ActResult) -> None:
             detail = f"decided by the votes: {payload.get('tally', '')}"
         elif isinstance(payload.get("action"), dict) and payload["action"].get("comment"):
             detail = detail or str(payload["action"]["comment"])
-        click.echo(f"run {run.id}: {change.action}{where}{moved}"
-                   + (f" ({detail})" if detail else ""))
+        click.echo(term(f"run {run.id}: {change.action}{where}{moved}"
+                        + (f" ({detail})" if detail else "")))
     state = "now in " + ", ".join(run.phases) if run.phases else run.status
-    click.echo(f"run {run.id} is {state}")
+    click.echo(term(f"run {run.id} is {state}"))
 
 
 def _pair(value: str, what: str, example: str) -> tuple[str, str]:
     key, sep, rest = value.partition("=")
     if not sep or not key.strip():
-        raise click.BadParameter(f"{value!r} is not {what}=VALUE; write it like {example}")
+        raise click.BadParameter(f"{term(value)!r} is not {what}=VALUE; write it like {example}")
     return key.strip(), rest
 
 
@@ -62,7 +71,8 @@ def _roles(values: tuple[str, ...]) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
     for value in values:
         role, people = _pair(value, "ROLE", "--role writer=wendy")
-        result.setdefault(role, []).extend(p.strip() for p in people.split(","))
+        result.setdefault(role, []).extend(person(p, f"--role {term(role)}")
+                                           for p in people.split(","))
     return result
 
 
@@ -100,8 +110,8 @@ def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, 
     with open_engine(db_url, workspace) as engine:
         run_id = engine.start(sop, title, assignments, values, actor=person, files=files)
         run = engine.store.get_run(run_id)
-    click.echo(f"started run {run_id}: {run.title} ({run.sop_id}), now in "
-               f"{', '.join(run.phases) or run.status}")
+    click.echo(term(f"started run {run_id}: {run.title} ({run.sop_id}), now in "
+                    f"{', '.join(run.phases) or run.status}"))
 
 
 # ---- actions ----------------------------------------------------------------------
@@ -115,7 +125,7 @@ def _act(db_url: str | None, workspace: str | None, call: Callable[[Engine], Act
 def _criterion_command(name: str, verb: str) -> click.Command:
     @click.command(name)
     @run_argument
-    @click.argument("criterion")
+    @criterion_argument
     @phase_option
     @actor_option
     @database_options
@@ -234,7 +244,7 @@ def reassign(run_id: int, role: str, people: tuple[str, ...], actor: str | None,
     Example:
       opsflow reassign 12 writer walt --as ann
     """
-    names = [p.strip() for item in people for p in item.split(",")]
+    names = [person(p, "PEOPLE") for item in people for p in item.split(",")]
     _act(db_url, workspace, lambda e: e.reassign(run_id, role, names, actor=acting(actor)))
 
 

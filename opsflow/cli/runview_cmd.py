@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 import click
 
 from ..run.status import render_status, when
+from .common import clean, term
 from .db_cmd import database_options
-from .run_options import acting, actor_option, open_engine, reads_a_run
+from .run_options import acting, actor_option, open_engine, person, reads_a_run
 
 if TYPE_CHECKING:
     from ..run.events import Event, Moved
@@ -33,14 +34,14 @@ def status(run_id: int, db_url: str | None, workspace: str | None) -> None:
       opsflow status 12
     """
     with open_engine(db_url, workspace) as engine:
-        click.echo(render_status(engine.status(run_id)))
+        click.echo(render_status(clean(engine.status(run_id))))
 
 
 @click.command("inbox")
-@click.argument("person", required=False)
+@click.argument("name", metavar="PERSON", required=False)
 @actor_option
 @database_options
-def inbox(person: str | None, actor: str | None, db_url: str | None,
+def inbox(name: str | None, actor: str | None, db_url: str | None,
           workspace: str | None) -> None:
     """Everything waiting on a person across runs, overdue first.
 
@@ -49,7 +50,7 @@ def inbox(person: str | None, actor: str | None, db_url: str | None,
       opsflow inbox wendy
       OPSFLOW_USER=wendy opsflow inbox
     """
-    who = person or acting(actor)
+    who = person(name, "PERSON") if name else acting(actor)
     with open_engine(db_url, workspace) as engine:
         items = engine.inbox(who)
     if not items:
@@ -58,8 +59,8 @@ def inbox(person: str | None, actor: str | None, db_url: str | None,
         item = entry.item
         due = f" · due {when(item.due_at)}" if item.due_at else ""
         late = " · OVERDUE" if entry.overdue else ""
-        click.echo(f"run {item.run_id} ({item.run_title}) · {item.kind} · {item.title}"
-                   f"{due}{late}")
+        click.echo(term(f"run {item.run_id} ({item.run_title}) · {item.kind} · {item.title}")
+                   + f"{due}{late}")
 
 
 @click.command("list")
@@ -87,8 +88,8 @@ def list_runs(sop_id: str | None, run_status: str | None, person: str | None, ov
     for run in runs:
         due = f" · due {when(run.due_at)}" if run.due_at else ""
         late = " · OVERDUE" if run.due_at and run.due_at < now else ""
-        click.echo(f"{run.id} · {run.title} · {run.sop_id} · {run.status} · "
-                   f"{', '.join(run.phases) or '-'}{due}{late}")
+        click.echo(term(f"{run.id} · {run.title} · {run.sop_id} · {run.status} · "
+                        f"{', '.join(run.phases) or '-'}") + f"{due}{late}")
 
 
 def shown(text: object) -> str:
@@ -229,5 +230,5 @@ def verify(run_id: int, db_url: str | None, workspace: str | None) -> None:
         click.echo(f"run {run_id}: {report.events} events, chain intact, state matches replay")
         return
     for problem in report.problems:
-        click.echo(f"problem: {problem}", err=True)
+        click.echo(f"problem: {term(problem)}", err=True)
     raise click.exceptions.Exit(1)

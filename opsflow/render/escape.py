@@ -7,6 +7,12 @@ a safe literal of one dialect. Descriptions (the ``>`` lines) are Markdown on
 purpose; :func:`markdown_block` keeps their Markdown but neutralises raw HTML
 and unclosed code fences.
 
+Control characters (C0, C1, DEL) and the bidi controls that reorder a line
+are never copied into any output: :func:`one_line` (which every one-line
+dialect here uses) and :func:`csv_field` replace each with U+FFFD, so an
+escape sequence in a title cannot reach a terminal that shows the output,
+and a right-to-left override cannot make a label read differently.
+
 HTML is not here: HTML templates autoescape (Jinja2/markupsafe), and
 Markdown becomes HTML only through :mod:`opsflow.render.markdown`.
 """
@@ -26,6 +32,10 @@ __all__ = [
 ]
 
 _WHITESPACE = re.compile(r"\s+")
+# controls that are not whitespace (whitespace is collapsed first) and bidi controls
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u061c\u200e\u200f"
+                       "\u202a-\u202e\u2066-\u2069]")
+REPLACEMENT = "\ufffd"
 # Markdown punctuation that can start a construct anywhere in a line; `{}` and
 # `$` too, so that Liquid/Jinja (`{{ }}`) and GitHub math (`$x$`) stay text.
 # `(`, `)` and `!` need no escape: `[` and `]` are, so no link or image can form.
@@ -37,8 +47,9 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def one_line(text: str) -> str:
-    """Collapse every run of whitespace (newlines included) into one space."""
-    return _WHITESPACE.sub(" ", text).strip()
+    """Collapse every run of whitespace (newlines included) into one space; controls
+    and bidi controls become U+FFFD."""
+    return _CONTROLS.sub(REPLACEMENT, _WHITESPACE.sub(" ", text).strip())
 
 
 def md_inline(text: str) -> str:
@@ -128,7 +139,7 @@ def _escape_tags(text: str) -> str:
 def csv_field(value: str) -> str:
     """One CSV field (RFC 4180 quoting); a leading ``= + - @`` is neutralised with ``'``
     so spreadsheets show the text instead of running it as a formula."""
-    text = str(value)
+    text = _CONTROLS.sub(REPLACEMENT, str(value))
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         text = "'" + text
     if any(c in text for c in ',"\r\n') or text != text.strip():

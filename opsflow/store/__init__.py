@@ -12,7 +12,9 @@ from __future__ import annotations
 from .database import ENV_VAR
 from .errors import (
     ConflictError,
+    CorruptRowError,
     DatabaseUnavailableError,
+    ForeignDatabaseError,
     SchemaError,
     StoreError,
     UnknownRunError,
@@ -33,9 +35,11 @@ from .store import Store
 __all__ = [
     "ENV_VAR",
     "ConflictError",
+    "CorruptRowError",
     "DatabaseUnavailableError",
     "EventDraft",
     "EventRecord",
+    "ForeignDatabaseError",
     "JsonDict",
     "NewRun",
     "RunRecord",

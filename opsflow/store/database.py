@@ -7,12 +7,19 @@
 * :func:`create_engine`: a SQLAlchemy engine with opsflow's connection
   settings.
 * :func:`guard`: turns driver failures (unreachable server, missing database,
-  locked file) into one-line :class:`DatabaseUnavailableError` messages that
-  name the URL, without its password, and the fix.
+  locked file, a file that is not a SQLite database or is damaged) into
+  one-line :class:`DatabaseUnavailableError` messages that name the URL,
+  without its password, and the fix.
+* URLs are checked before use by :func:`opsflow.store.dburl.parse` (control
+  characters, ports, options).
 
 SQLite settings, chosen for durability and for correct concurrent writers:
 
-* ``journal_mode=WAL``: readers never block the writer and vice versa.
+* ``journal_mode=WAL``: readers never block the writer and vice versa (not
+  on a file that has tables but not opsflow's ``sops``, ``runs`` and
+  ``events``: the mode is written
+  into the file, and such a file is another program's, which opsflow refuses
+  without changing it).
 * ``synchronous=FULL``: every commit fsyncs the write-ahead log, so a
   committed action survives the process being killed *and* the machine losing
   power. (In WAL mode ``NORMAL`` already survives a killed process but can
@@ -44,8 +51,9 @@ from typing import Any
 
 import sqlalchemy
 from sqlalchemy import event, exc
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine
 
+from . import dburl
 from .errors import DatabaseUnavailableError
 
 __all__ = [
@@ -94,13 +102,7 @@ def resolve_url(url: str | None = None, workspace: str | os.PathLike[str] | None
 
 
 def _parse(url: str) -> URL:
-    try:
-        return make_url(url)
-    except exc.ArgumentError:
-        raise DatabaseUnavailableError(
-            f"{url!r} is not a database URL; use e.g. "
-            "postgresql+psycopg://user@host:5432/dbname or sqlite:///path/to/opsflow.db"
-        ) from None
+    return dburl.parse(url)
 
 
 def display_url(url: str) -> str:
@@ -118,13 +120,27 @@ def sqlite_synchronous() -> str:
     return mode
 
 
+FOREIGN_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table') AND (SELECT count(*) "
+    "FROM sqlite_master WHERE type = 'table' AND name IN ('sops', 'runs', 'events')) < 3"
+)
+
+
+def _foreign(cursor: Any) -> bool:
+    """Whether the SQLite file has tables but not opsflow's: another program's file."""
+    return bool(cursor.execute(FOREIGN_SQL).fetchone()[0])
+
+
 def _sqlite_settings(synchronous: str) -> Callable[[Any, Any], None]:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            # WAL is written into the file's header: leave another program's file alone
+            # (opsflow's revision check then refuses it, see opsflow.store.migrate)
+            if not _foreign(cursor):
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute(f"PRAGMA synchronous = {synchronous}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
@@ -171,6 +187,21 @@ def _reason(error: exc.DBAPIError) -> str:
     return lines[0] if lines else type(error.orig).__name__
 
 
+def _sqlite_file_message(url_display: str, reason: str) -> str | None:
+    """The message for a SQLite file that is no database or a damaged one, else ``None``."""
+    if "not a database" in reason:
+        return (
+            f"the file at {url_display} is not a SQLite database ({reason}); point {ENV_VAR} "
+            "(or --db) at an opsflow database, or move that file away"
+        )
+    if "malformed" in reason or "corrupt" in reason:
+        return (
+            f"the SQLite database at {url_display} is damaged ({reason}); "
+            "restore it from a backup"
+        )
+    return None
+
+
 @contextmanager
 def guard(url_display: str, *, sqlite: bool) -> Iterator[None]:
     """Turn driver errors about reaching the database into one-line user errors."""
@@ -178,7 +209,10 @@ def guard(url_display: str, *, sqlite: bool) -> Iterator[None]:
         yield
     except (exc.OperationalError, exc.InterfaceError) as error:
         reason = _reason(error)
-        if sqlite and "locked" in reason:
+        damaged = _sqlite_file_message(url_display, reason) if sqlite else None
+        if damaged is not None:
+            message = damaged
+        elif sqlite and "locked" in reason:
             message = (
                 f"the database at {url_display} stayed locked by another opsflow process "
                 f"for {BUSY_TIMEOUT_S} s; try again"
@@ -191,3 +225,14 @@ def guard(url_display: str, *, sqlite: bool) -> Iterator[None]:
         else:
             message = f"cannot use the database at {url_display} ({reason}); {FIX}"
         raise DatabaseUnavailableError(message) from error
+    except exc.DatabaseError as error:
+        # sqlite3 reports a file that is not a database, or a damaged one, as the
+        # plain DatabaseError (its subclasses, e.g. IntegrityError, are bugs, not input)
+        message_or_none = (
+            _sqlite_file_message(url_display, _reason(error))
+            if sqlite and type(error) is exc.DatabaseError
+            else None
+        )
+        if message_or_none is None:
+            raise
+        raise DatabaseUnavailableError(message_or_none) from error

@@ -11,7 +11,9 @@ from ..errors import OpsflowError
 
 __all__ = [
     "ConflictError",
+    "CorruptRowError",
     "DatabaseUnavailableError",
+    "ForeignDatabaseError",
     "SchemaError",
     "StoreError",
     "UnknownRunError",
@@ -61,3 +63,36 @@ class DatabaseUnavailableError(StoreError):
 
 class SchemaError(StoreError):
     """The database has no opsflow schema, an old one, or a newer one."""
+
+
+class ForeignDatabaseError(SchemaError):
+    """The database holds tables but no opsflow schema revision: another program's data.
+
+    opsflow refuses it and changes nothing (it never adds its tables to it).
+    """
+
+    def __init__(self, url_display: str) -> None:
+        super().__init__(
+            f"the database at {url_display} is not an opsflow database (it has tables but "
+            "no opsflow schema revision), so opsflow did not change it; point "
+            "OPSFLOW_DATABASE_URL (or --db) at an opsflow database or at a new, empty one"
+        )
+
+
+class CorruptRowError(StoreError):
+    """A stored row cannot be read back: a value of the wrong type, not JSON, not a time.
+
+    ``table`` and ``row`` name it (``row`` as a person reads it, e.g. ``run 5``
+    or ``event 3 of run 5``), ``column`` and ``problem`` say what is wrong. The
+    stored value itself is never shown (it may be huge or hostile).
+    """
+
+    def __init__(self, table: str, row: str, column: str, problem: str) -> None:
+        self.table = table
+        self.row = row
+        self.column = column
+        self.problem = problem
+        super().__init__(
+            f"the database is damaged: table {table}, {row}: column {column} {problem}; "
+            "restore the database from a backup"
+        )

@@ -17,6 +17,12 @@ as SQLite's documentation prescribes, enforcement is off while migrating
 foreign_key_check`` must come back empty before the commit, and the
 connection is discarded afterwards so no connection without enforcement is
 ever reused.
+
+A database that has tables but no opsflow revision (another program's
+SQLite file, a PostgreSQL schema in use by something else), or whose
+``alembic_version`` holds another program's revision, is refused with
+:class:`ForeignDatabaseError` before anything is written: opsflow never adds
+its tables to someone else's data.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from .database import WRITE
-from .errors import SchemaError
+from .errors import ForeignDatabaseError, SchemaError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -55,6 +61,19 @@ def current_revision(connection: Connection) -> str | None:
     if not inspect(connection).has_table("alembic_version"):
         return None
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+#: tables only opsflow's schema has (a revision we do not know plus these = a newer opsflow)
+OPSFLOW_TABLES = frozenset({"sops", "runs", "events"})
+
+
+def _refuse_foreign(connection: Connection, url_display: str, revision: str | None) -> None:
+    """Raise :class:`ForeignDatabaseError` if the database is not opsflow's."""
+    tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
+    if revision is None and tables:
+        raise ForeignDatabaseError(url_display)
+    if revision is not None and revision not in REVISIONS and not OPSFLOW_TABLES <= tables:
+        raise ForeignDatabaseError(url_display)
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -87,6 +106,8 @@ def check(engine: Engine, url_display: str, *, upgrade_if_needed: bool) -> None:
     """Make sure the schema is at :data:`HEAD`, upgrading it if allowed."""
     with engine.connect() as connection, connection.begin():
         revision = current_revision(connection)
+        if revision != HEAD:
+            _refuse_foreign(connection, url_display, revision)
     if revision == HEAD:
         return
     if revision is not None and revision not in REVISIONS:
@@ -113,6 +134,8 @@ def upgrade(engine: Engine, url_display: str) -> tuple[str | None, str]:
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
                     )
                 before = current_revision(connection)
+                if before != HEAD:
+                    _refuse_foreign(connection, url_display, before)
                 if before is not None and before not in REVISIONS:
                     raise newer_schema_error(url_display, before)
                 if before != HEAD:

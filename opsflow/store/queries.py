@@ -5,21 +5,30 @@ form on every call, which matters on the update path (see
 ``bench/bench_store.py``). The helpers turn records into row dictionaries and
 rows back into records, and fingerprint a run's work items and assignments.
 No transactions and no decisions here: :mod:`opsflow.store.store` has those.
+
+Reading a row checks every value against its column (:func:`check_row`): a
+damaged value (see :class:`~opsflow.store.coltypes.Corrupt`) or one of the
+wrong type (SQLite keeps whatever was written) raises
+:class:`~opsflow.store.errors.CorruptRowError` naming the table, the row and
+the column, so a damaged database gives one clear message, never a
+traceback from deeper in the engine.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import Integer, Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
 from . import chain
-from .coltypes import iso_utc
-from .records import EventRecord, NewRun, RunRecord, WorkItem
+from .coltypes import Corrupt, JSONDict, UTCDateTime, iso_utc
+from .errors import CorruptRowError
+from .records import EventRecord, NewRun, RunRecord, SopRecord, WorkItem, WorkItemRecord
 from .schema import Base
 
 AnyRow = Row[*tuple[Any, ...]]
@@ -113,8 +122,76 @@ SELECT_EVENTS = (
 )
 
 
+def _kinds(table: Table) -> dict[str, tuple[type, str, bool]]:
+    """column name -> (Python type, its name in messages, nullable)."""
+    kinds: dict[str, tuple[type, str, bool]] = {}
+    for column in table.columns:
+        kind: tuple[type, str]
+        if isinstance(column.type, UTCDateTime):
+            kind = (datetime, "a time")
+        elif isinstance(column.type, JSONDict):
+            kind = (dict, "a JSON object")
+        elif isinstance(column.type, Integer):
+            kind = (int, "a whole number")
+        else:
+            kind = (str, "text")
+        kinds[column.name] = (*kind, bool(column.nullable))
+    return kinds
+
+
+KINDS = {table.name: _kinds(table) for table in (SOPS, RUNS, EVENTS, WORK_ITEMS)}
+# the inbox's columns that come from runs, under their labels
+KINDS["work_items"] = {**KINDS["work_items"], "run_title": KINDS["runs"]["title"],
+                       "sop_id": KINDS["runs"]["sop_id"]}
+
+
+def check_row(row: AnyRow, table: str, what: str) -> None:
+    """Raise :class:`CorruptRowError` unless every value fits its column in ``table``.
+
+    ``what`` names the row for people (``run 5``); the value itself is never shown.
+    """
+    kinds = KINDS[table]
+    for name, value in row._mapping.items():
+        expected, said, nullable = kinds[name]
+        if value is None and nullable:
+            continue
+        if isinstance(value, Corrupt):
+            problem = value.problem
+        elif value is None:
+            problem = "is missing"
+        elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            problem = f"is not {said}"
+        else:
+            continue
+        raise CorruptRowError(table, what, name, problem)
+
+
+def _number(value: Any) -> str:
+    """A row key for messages: the number, or ``?`` if the stored key is damaged."""
+    return str(value) if isinstance(value, int) else "?"
+
+
+def event_record(row: AnyRow, run_id: int) -> EventRecord:
+    """The event in a row with the :data:`EVENT_COLUMNS`, checked."""
+    check_row(row, "events", f"event {_number(row.seq)} of run {run_id}")
+    return EventRecord(**row._asdict())
+
+
+def sop_record(row: AnyRow, sop_hash: str) -> SopRecord:
+    """The SOP version in a :data:`SELECT_SOP` row, checked."""
+    check_row(row, "sops", f"SOP version {sop_hash[:12]}")
+    return SopRecord(**row._asdict())
+
+
+def work_item_record(row: AnyRow) -> WorkItemRecord:
+    """An inbox row (work item with its run's title and SOP id), checked."""
+    check_row(row, "work_items", f"a work item of run {_number(row.run_id)}")
+    return WorkItemRecord(**row._asdict())
+
+
 def run_record(row: AnyRow) -> RunRecord:
-    """The run in a row with (at least) the :data:`RUN_COLUMNS`."""
+    """The run in a row with (at least) the :data:`RUN_COLUMNS`, checked."""
+    check_row(row, "runs", f"run {_number(row.id)}")
     return RunRecord(
         id=row.id,
         sop_hash=row.sop_hash,

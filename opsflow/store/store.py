@@ -168,12 +168,13 @@ class Store:
         row = connection.execute(statement, {"b_run_id": run_id}).one_or_none()
         if row is None:
             raise UnknownRunError(run_id)
+        queries.check_row(row, "runs", f"run {run_id}")
         return Head.of(row)
 
     @staticmethod
     def _event_records(connection: Connection, run_id: int) -> list[EventRecord]:
         result = connection.execute(queries.SELECT_EVENTS, {"b_run_id": run_id})
-        return [EventRecord(**row._asdict()) for row in result]
+        return [queries.event_record(row, run_id) for row in result]
 
     # -- SOP versions -------------------------------------------------------
 
@@ -191,7 +192,7 @@ class Store:
             row = connection.execute(queries.SELECT_SOP, {"b_hash": sop_hash}).one_or_none()
         if row is None:
             raise UnknownSopError(sop_hash, self.url_display)
-        return SopRecord(**row._asdict())
+        return queries.sop_record(row, sop_hash)
 
     # -- runs ---------------------------------------------------------------
 
@@ -277,8 +278,9 @@ class Store:
             ).one_or_none()
         if row is None:
             raise UnknownRunError(run_id)
+        record = queries.run_record(row)  # checks the row before its head is kept
         self._heads.put(Head.of(row))
-        return queries.run_record(row)
+        return record
 
     def update_run(
         self,
@@ -469,7 +471,7 @@ class Store:
         if limit is not None:
             statement = statement.limit(limit)
         with self._read() as connection:
-            return [WorkItemRecord(**row._asdict()) for row in connection.execute(statement)]
+            return [queries.work_item_record(row) for row in connection.execute(statement)]
 
     def verify_chain(self, run_id: int) -> list[str]:
         """Problems in a run's event log (edited, deleted, reordered rows); ``[]`` if intact."""
