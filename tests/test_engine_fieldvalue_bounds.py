@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
+from opsflow.run.compiled import FieldSpec
 from opsflow.run.fieldvalues import FieldValueError, parse_value, typed
 
-NUMBER = {"type": "number"}
-TEXT = {"type": "text"}
+NUMBER = FieldSpec("n", "N", "number")
+TEXT = FieldSpec("t", "T", "text")
 LIMITS = ("more than any procedure needs (write a number up to 1e15 in size, with at most 30 "
           "significant digits and 15 after the point)")
 
@@ -75,6 +76,6 @@ def test_text_is_at_most_ten_thousand_characters() -> None:
 
 def test_a_refused_value_is_quoted_short() -> None:
     with pytest.raises(FieldValueError) as caught:
-        parse_value("when", {"type": "date"}, "y" * 5000)
+        parse_value("when", FieldSpec("when", "When", "date"), "y" * 5000)
     assert str(caught.value) == (f"field when is a date; {'y' * 40!r}… is not one "
                                  "(write it as YYYY-MM-DD, like 2027-03-01)")

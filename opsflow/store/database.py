@@ -225,6 +225,12 @@ def guard(url_display: str, *, sqlite: bool) -> Iterator[None]:
         else:
             message = f"cannot use the database at {url_display} ({reason}); {FIX}"
         raise DatabaseUnavailableError(message) from error
+    except exc.DataError as error:
+        # a stored value the driver cannot turn into Python (e.g. PostgreSQL's 'infinity'
+        # timestamp): damaged data, never the user's input (that is checked before)
+        raise DatabaseUnavailableError(
+            f"the database at {url_display} holds a value that cannot be read "
+            f"({_reason(error)}); restore the database from a backup") from error
     except exc.DatabaseError as error:
         # sqlite3 reports a file that is not a database, or a damaged one, as the
         # plain DatabaseError (its subclasses, e.g. IntegrityError, are bugs, not input)
