@@ -264,7 +264,56 @@ def test_verify_detects_a_state_that_the_events_do_not_give(engine: Engine, sop_
                             phases=["brief"], state=forged, due_at=None, assignments=[],
                             work=[], events=[], now=T0)
     assert engine.verify(run_id).problems == [
-        "the stored state differs from the replay of its events in: fields"]
+        "the stored state differs from the replay of its events in: fields",
+        "the run's due time differs from the replay of its events",
+        "the stored assignments differ from the replay of its events (inboxes and lists by "
+        "person would be wrong)",
+        "the stored work items differ from the replay of its events (inboxes would be wrong)"]
+
+
+@pytest.mark.parametrize(("sql", "problem"), [
+    ("UPDATE runs SET title = 'Something else' WHERE id = {run}",
+     "the run's title differs from the one it was started with"),
+    ("DELETE FROM work_items WHERE run_id = {run}",
+     "the stored work items differ from the replay of its events (inboxes would be wrong)"),
+    ("DELETE FROM assignments WHERE run_id = {run} AND person = 'wendy'",
+     "the stored assignments differ from the replay of its events (inboxes and lists by "
+     "person would be wrong)"),
+    ("UPDATE sops SET source = replace(source, 'Content publishing', 'Other') "
+     "WHERE hash = '{sop}'",
+     "the pinned SOP source or its included files were changed after the run started (their "
+     "hash is not the run's SOP hash)"),
+])
+def test_verify_covers_what_a_decision_rests_on(engine: Engine, sop_file: Path, store_url: str,
+                                                sql: str, problem: str) -> None:
+    """Issue 8: verify passed after changing a title, deleting work items or the SOP source."""
+    run_id = start_content(engine, sop_file)
+    assert engine.verify(run_id).problems == []
+    run_sql(store_url, sql.format(run=run_id, sop=engine.store.get_run(run_id).sop_hash))
+    fresh = Engine(Store.open(store_url), engine.clock)
+    try:
+        assert problem in fresh.verify(run_id).problems
+    finally:
+        fresh.close()
+
+
+def test_verify_finds_a_rule_taken_out_of_the_stored_compiled_sop(
+        engine: Engine, sop_file: Path, store_url: str) -> None:
+    """Issue 8: dropping `not by writer` from the stored compiled SOP went unseen."""
+    run_id = start_content(engine, sop_file)
+    sop_hash = engine.store.get_run(run_id).sop_hash
+    compiled = engine.sop(sop_hash).compiled
+    compiled["phases"]["client-review"]["approval"]["not_by"] = []
+    import json
+
+    run_sql(store_url, "UPDATE sops SET compiled = '" + json.dumps(compiled).replace("'", "''")
+            + f"' WHERE hash = '{sop_hash}'")
+    fresh = Engine(Store.open(store_url), engine.clock)
+    try:
+        assert fresh.verify(run_id).problems == [
+            "the stored compiled SOP differs from its source in: phases"]
+    finally:
+        fresh.close()
 
 
 class MeddlingClock(FixedClock):

@@ -473,6 +473,21 @@ class Store:
         with self._read() as connection:
             return [queries.work_item_record(row) for row in connection.execute(statement)]
 
+    def projections(self, run_id: int) -> tuple[list[tuple[str, str]], list[WorkItem]]:
+        """The run's stored assignment pairs and work items (``verify`` checks them)."""
+        with self._read() as connection:
+            self._head(connection, run_id, lock=False)
+            pairs = sorted((row.role, row.person) for row in connection.execute(
+                select(ASSIGNMENTS.c.role, ASSIGNMENTS.c.person).where(
+                    ASSIGNMENTS.c.run_id == run_id)))
+            work = [WorkItem(row.person, row.kind, row.phase, row.title,
+                             row.due_at and to_utc(row.due_at))
+                    for row in connection.execute(
+                        select(WORK_ITEMS.c.person, WORK_ITEMS.c.kind, WORK_ITEMS.c.phase,
+                               WORK_ITEMS.c.title, WORK_ITEMS.c.due_at).where(
+                            WORK_ITEMS.c.run_id == run_id).order_by(WORK_ITEMS.c.id))]
+        return pairs, work
+
     def verify_chain(self, run_id: int) -> list[str]:
         """Problems in a run's event log (edited, deleted, reordered rows); ``[]`` if intact."""
         with self._read() as connection:
