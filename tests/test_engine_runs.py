@@ -392,3 +392,34 @@ def test_the_pinned_sop_keeps_its_version_as_written(store_url: str, sop_file: P
     with Engine(Store.open(store_url)) as fresh:  # read back from the database, not a cache
         sop = fresh.sop(fresh.store.get_run(run_id).sop_hash)
         assert (sop.version, sop.compiled["sop"]["version"]) == ("1.2", "1.2")
+
+
+def test_refusals_are_collapsed_and_bounded(engine: Engine, sop_file: Path,
+                                            store_url: str) -> None:
+    """Issue 8: outsiders appended thousands of refused events to a finished run."""
+    run_id = start_content(engine, sop_file)
+    for _ in range(5):
+        with pytest.raises(NotAllowed):
+            engine.handoff(run_id, actor="mallory")
+    refused = [e for e in engine.history(run_id) if e.action == "refused"]
+    assert len(refused) == 1  # the same attempt again is not stored again
+    engine.cancel(run_id, actor="ann", reason="stop")
+    before = len(engine.history(run_id))
+    for _ in range(3):
+        with pytest.raises(RunError):
+            engine.handoff(run_id, actor=f"outsider-{_}")
+    assert len(engine.history(run_id)) == before  # nobody of this run: nothing stored
+    with pytest.raises(RunError):
+        engine.handoff(run_id, actor="wendy")  # somebody of the run: stored once
+    assert len(engine.history(run_id)) == before + 1
+
+
+def test_a_refusal_never_goes_back_in_time(engine: Engine, sop_file: Path,
+                                           store_url: str) -> None:
+    run_id = start_content(engine, sop_file)
+    late = engine.history(run_id)[-1].at
+    with Engine(Store.open(store_url), FixedClock(late - dt.timedelta(hours=1))) as behind:
+        with pytest.raises(NotAllowed):
+            behind.handoff(run_id, actor="ed")
+    times = [e.at for e in engine.history(run_id)]
+    assert times == sorted(times)

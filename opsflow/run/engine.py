@@ -273,10 +273,17 @@ class Engine:
 
     def _refused(self, run: RunRecord, action: Action, actor: str, now: dt.datetime,
                  exc: RunError) -> None:
+        """Record a refused attempt, unless it repeats the last event (the same person
+        trying the same thing again) or comes from somebody who never held a role in a
+        run that is over (nothing they do there matters, and it must not fill the log)."""
+        state = RunState.from_dict(run.state)
+        if run.status != "active" and actor not in state.ever_held(state.held):
+            return
         payload = {"attempt": action.to_dict(), "reason": str(exc),
                    "error": type(exc).__name__}
         phase = str(action.args.get("phase") or ",".join(run.phases)) or None
-        self.store.append_event(run.id, EventDraft(actor, "refused", now, phase, None, payload))
+        self.store.append_event(run.id, EventDraft(actor, "refused", now, phase, None, payload),
+                                collapse=True)
 
     def _do(self, run_id: int, kind: str, actor: str, **args: Any) -> ActResult:
         from .core import Action

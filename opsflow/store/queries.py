@@ -120,6 +120,12 @@ SELECT_SOP = select(
 SELECT_EVENTS = (
     select(*EVENT_COLUMNS).where(EVENTS.c.run_id == bindparam("b_run_id")).order_by(EVENTS.c.seq)
 )
+SELECT_LAST_EVENT = (
+    select(EVENTS.c.actor, EVENTS.c.action, EVENTS.c.at, EVENTS.c.payload)
+    .where(EVENTS.c.run_id == bindparam("b_run_id"))
+    .order_by(EVENTS.c.seq.desc())
+    .limit(1)
+)
 
 
 def _kinds(table: Table) -> dict[str, tuple[type, str, bool]]:

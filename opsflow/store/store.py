@@ -35,6 +35,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -394,11 +395,25 @@ class Store:
         ).rowcount
         return records if changed == 1 else None
 
-    def append_event(self, run_id: int, event: EventDraft) -> None:
-        """Record an event that changes no state (e.g. a refused attempt)."""
+    def append_event(self, run_id: int, event: EventDraft, *, collapse: bool = False) -> bool:
+        """Record an event that changes no state (e.g. a refused attempt); whether it was.
+
+        Under the row lock: its time is never before the run's last event (the
+        chain's times never go backwards), and with ``collapse`` it is not
+        written when the last event is the same (same actor, action and payload).
+        """
         self._heads.forget(run_id)
         with self._write() as connection:
             head = self._head(connection, run_id, lock=True)
+            last = connection.execute(queries.SELECT_LAST_EVENT,
+                                      {"b_run_id": run_id}).one_or_none()
+            if last is not None:
+                last_at = to_utc(last.at)
+                if collapse and (last.actor, last.action, last.payload) == (
+                        event.actor, event.action, event.payload):
+                    return False
+                if event.at < last_at:
+                    event = replace(event, at=last_at)
             records = chain.chain(run_id, head.last_seq, head.last_hash, [event])
             connection.execute(
                 queries.ADVANCE_HEAD,
@@ -411,6 +426,7 @@ class Store:
             )
             queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
         self._heads.put(head._replace(last_seq=records[-1].seq, last_hash=records[-1].hash))
+        return True
 
     def events(self, run_id: int) -> list[EventRecord]:
         """A run's events in order."""
