@@ -315,3 +315,39 @@ def test_verify_finds_a_state_the_sop_does_not_allow() -> None:
         "the token in phase day-one carries track preparation, but the phase is in no track",
         "phase day-one has votes but no open approval",
     ]
+
+
+# ---- status says what will really happen --------------------------------------------------
+
+
+def _next_steps(run: Runner) -> list[str]:
+    from opsflow.run.status import build_status
+
+    status = build_status(run.c, run.s, run_id=1, title="t", now=run.now, sop_file="unknown",
+                          sop_path="")
+    return [p.next_step for p in status.phases]
+
+
+def test_status_hints_match_what_the_engine_does(tmp_path: Path) -> None:
+    """Status said "then advance" when the run moves by itself, "hand off" for a phase
+    with no handoff route, and that an `or` condition which holds "does not apply"."""
+    run = Runner(compiled_text(REFUND.format(policy="").replace(
+        'phase approval "Approval"\n  owner lead\n',
+        'phase approval "Approval"\n  owner lead\n  done when\n    - Receipt checked\n').replace(
+        "  on approve go to big if amount > 1000\n",
+        "  on approve go to big if amount > 1000 or reason is \"fraud\"\n").replace(
+        'phase big "Big refund"\n  owner lead\n  handoff to paid\n',
+        'phase big "Big refund"\n  owner lead\n  on settle go to paid\nevent settle "Settled"\n'),
+        tmp_path))
+    run.start(PEOPLE, actor="lee", reason="fraud")
+    run.do("handoff", "cal")
+    run.do("vote", "mia", decision="approve")
+    assert _next_steps(run) == ["tick 1 open item; the approval then moves on by itself"]
+    from opsflow.run.status import build_status
+
+    notes = build_status(run.c, run.s, run_id=1, title="t", now=run.now, sop_file="unknown",
+                         sop_path="").phases[0].notes
+    assert notes == []  # `amount > 1000 or reason is "fraud"` holds without the amount
+    run.do("tick", "lee", criterion=1)
+    assert run.s.phases == ["big"]
+    assert _next_steps(run) == ["fire one of: settle"]
