@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -264,3 +265,28 @@ def test_create_runs_with_an_unknown_sop_writes_none_of_them(store: Store) -> No
     with pytest.raises(UnknownSopError):
         store.create_runs([draft, replace(draft, sop_hash="f" * 64)])
     assert [run.id for run in store.list_runs()] == [good.id]
+
+
+def test_overdue_runs_are_found_through_the_due_time_index(tmp_path: Path) -> None:
+    """Issue 9: `list --overdue` scanned the runs table although an index on due_at exists."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    Store.open(url).close()
+    captured: list[str] = []
+    store = Store.open(url)
+    try:
+        event.listen(store._engine, "before_cursor_execute",
+                     lambda conn, cur, statement, *a: captured.append(statement))
+        store.list_runs(overdue_at=datetime(2030, 1, 1, tzinfo=UTC))
+    finally:
+        store.close()
+    [select_sql] = [s for s in captured if "FROM runs" in s]
+    connection = sqlite3.connect(tmp_path / "plan.db")
+    plan = " ".join(row[3] for row in connection.execute(
+        "EXPLAIN QUERY PLAN " + select_sql, ["2030-01-01T00:00:00+00:00"]))
+    connection.close()
+    assert "ix_runs_due_at" in plan and "SCAN runs" not in plan.replace(
+        "SCAN runs USING INDEX", "")

@@ -412,7 +412,7 @@ class Store:
                 if collapse and (last.actor, last.action, last.payload) == (
                         event.actor, event.action, event.payload):
                     return False
-                if event.at < last_at:
+                if event.at.tzinfo is not None and event.at < last_at:
                     event = replace(event, at=last_at)
             records = chain.chain(run_id, head.last_seq, head.last_hash, [event])
             connection.execute(
@@ -445,7 +445,7 @@ class Store:
         overdue_at: datetime | None = None,
         limit: int | None = None,
     ) -> list[RunRecord]:
-        """Runs matching every given filter, oldest first.
+        """Runs matching every given filter, oldest first (overdue ones: most overdue first).
 
         ``person``: runs with a role bound to that person; ``overdue_at``: runs
         whose earliest due time is before that moment.
@@ -461,7 +461,11 @@ class Store:
                 RUNS.c.id.in_(select(ASSIGNMENTS.c.run_id).where(ASSIGNMENTS.c.person == person))
             )
         if overdue_at is not None:
-            statement = statement.where(RUNS.c.due_at.is_not(None), RUNS.c.due_at < overdue_at)
+            # most overdue first; ordering on the due time lets the planner walk its index
+            # instead of scanning every run in id order
+            statement = statement.where(
+                RUNS.c.due_at.is_not(None), RUNS.c.due_at < overdue_at
+            ).order_by(None).order_by(RUNS.c.due_at, RUNS.c.id)
         if limit is not None:
             statement = statement.limit(limit)
         with self._read() as connection:
