@@ -207,7 +207,7 @@ def sop_cases(draw: st.DrawFn) -> Case:
     if n_rule == "required":
         head.append("  required")
     elif n_rule == "before":
-        head.append(f"  required before {draw(st.sampled_from(entries[1:] + ['done']))}")
+        head.append(f"  required before {draw(st.sampled_from([*entries[1:], 'done']))}")
     elif n_rule == "setby":
         head.append(f"  set by {draw(st.sampled_from(ROLES))}")
     if n_rule == "required" or draw(st.booleans()):
@@ -259,7 +259,8 @@ def args_for(draw: st.DrawFn, kind: str, state: RunState | None) -> dict[str, An
     if kind in ("handoff", "advance"):
         return with_phase(state, pick)
     if kind == "fire":
-        return with_phase(state, pick, event=draw(st.sampled_from(["stop", "redo", "redo", "redo"])))
+        event = draw(st.sampled_from(["stop", "redo", "redo", "redo"]))
+        return with_phase(state, pick, event=event)
     if kind == "set":
         name = draw(st.sampled_from(["n", "k"]))
         value = str(draw(st.integers(0, 10))) if name == "n" else draw(st.sampled_from(CHOICES))
