@@ -295,12 +295,6 @@ KIND_WEIGHTS = [("tick", 8), ("untick", 1), ("vote", 10), ("handoff", 6), ("fire
 KIND = st.sampled_from([k for k, w in KIND_WEIGHTS for _ in range(w)])
 
 
-def known_bug(state: RunState, problem: str) -> bool:
-    """An invariant problem of a bug already reported (bugs 1 and 2, see the xfail tests)."""
-    return state.status != "active" and problem.endswith(
-        ("has ticks but is not active", "has votes but no open approval"))
-
-
 # ---- the property checker -----------------------------------------------------------------
 
 
@@ -410,7 +404,7 @@ class Checker:
     def check_state(self, now: dt.datetime) -> None:
         state = self.state
         assert state is not None
-        assert [p for p in invariants.problems(self.c, state) if not known_bug(state, p)] == []
+        assert invariants.problems(self.c, state) == []
         replayed, problems = replay(self.c, self.log)
         assert problems == []
         assert replayed is not None and replayed.to_dict() == state.to_dict()
@@ -512,7 +506,8 @@ def test_engine_matches_the_core_and_verifies(
     clock = FixedClock(T0)
     checker = Checker(compile_text(case.text))
     start = {"title": "A run", "assignments": case.assignments,
-             "fields": {**case.fields, "n": case.fields.get("n", "1")}}
+             "fields": {**case.fields, "n": case.fields.get("n", "1"),
+                        "k": case.fields.get("k", "x")}}
     assert checker.step(Action("start", start), "ann", T0)
     with tempfile.TemporaryDirectory() as folder, Engine(Store.open(store_url), clock) as engine:
         path = Path(folder) / "gen.sop"
@@ -597,8 +592,9 @@ def _do(checker: Checker, kind: str, actor: str, **args: Any) -> RunState:
     return state
 
 
-@pytest.mark.xfail(strict=True, reason="bug 1: cancel keeps the ticks and votes of the phases "
-                   "it ends, so invariants.problems reports them (verify fails)")
+# ---- bugs the properties found (each failed before its fix) --------------------------------
+
+
 def test_cancel_leaves_no_ticks_behind() -> None:
     run = _runner(VETO_SOP, {"lead": ["ann"], "ra": ["ann"], "rb": ["bob"]}, "ann")
     _do(run, "tick", "ann", criterion=1)
@@ -607,8 +603,6 @@ def test_cancel_leaves_no_ticks_behind() -> None:
     assert invariants.problems(run.c, state) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug 2: a track that reaches an end phase finishes the "
-                   "run but the other tracks' ticks stay, so invariants.problems reports them")
 def test_finishing_from_a_track_leaves_no_ticks_behind() -> None:
     run = _runner(TRACK_SOP, {"lead": ["ann"]}, "ann")
     _do(run, "tick", "ann", criterion=1, phase="x")
@@ -617,14 +611,15 @@ def test_finishing_from_a_track_leaves_no_ticks_behind() -> None:
     assert invariants.problems(run.c, state) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug 3: a reassign that adds a voter re-decides an "
-                   "approval already decided (approved, waiting for its checklist); the new "
-                   "voter then vetoes it")
 def test_a_reassign_does_not_re_decide_a_decided_vote() -> None:
     run = _runner(VETO_SOP, {"lead": ["lee"], "ra": ["ann"], "rb": ["ann"]}, "lee")
     _do(run, "vote", "ann", decision="approve")
     assert RunContext(run.c, run.s_copy(), "lee", T0).policy("a").outcome == "approved"
     with pytest.raises(RunError):  # the vote is decided: it takes no more votes
         _do(run, "vote", "ann", decision="reject", comment="No")
-    _do(run, "reassign", "lee", role="ra", people=["bob"])
+    with pytest.raises(RunError) as info:  # nor a new voter who could veto it
+        _do(run, "reassign", "lee", role="ra", people=["bob"])
+    assert str(info.value) == ("the vote on phase a is decided (approved); this change of role "
+                               "ra would decide it again; reassign the role once the run has "
+                               "moved on")
     assert RunContext(run.c, run.s_copy(), "lee", T0).policy("a").outcome == "approved"

@@ -314,7 +314,17 @@ def _reassign(run: RunContext, a: dict[str, Any]) -> None:
                          "ask the SOP owner or another accountable person", code="not-allowed")
     for pid in run.s.phases:
         phase = run.phase(pid)
-        if phase.approval is None or role not in phase.approval.by:
+        if phase.approval is None or role not in (*phase.approval.by, *phase.approval.not_by):
+            continue
+        excluded = [p for p in run.s.votes.get(pid, {})
+                    if role in phase.approval.not_by and p in people]
+        if excluded:
+            raise RunError(
+                f"{listing(excluded)} {'have' if len(excluded) > 1 else 'has'} voted in the "
+                f"open approval of phase {pid}, which role {role} may not vote in; a voter "
+                "cannot be removed from a vote in progress", f"bind somebody else to {role}",
+                code="electorate")
+        if role not in phase.approval.by:
             continue
         others = set(run.s.holders([r for r in phase.approval.by if r != role]))
         dropped = [p for p in run.s.votes.get(pid, {}) if p in previous and p not in people
@@ -325,9 +335,16 @@ def _reassign(run: RunContext, a: dict[str, Any]) -> None:
                 f"approval of phase {pid}; a voter cannot be removed from a vote in progress",
                 f"keep {listing(dropped)} in role {role} (you may add people)",
                 code="electorate")
+    decided = {pid: run.policy(pid).outcome for pid in run.s.phases
+               if run.phase(pid).approval is not None}
     run.s.assignments[role] = people
     held = run.s.held.setdefault(role, [])
     held += [p for p in people if p not in held]
+    for pid, before in decided.items():  # (a refusal discards these changes)
+        if before != "pending" and run.policy(pid).outcome != before:
+            raise RunError(f"the vote on phase {pid} is decided ({before}); this change of "
+                           f"role {role} would decide it again", "reassign the role once the "
+                           "run has moved on", code="electorate")
     a.update(people=people)
     run.record("reassign", None, None, action=dict(a, kind="reassign"), role=role,
                people=people, previous=previous)
@@ -336,7 +353,7 @@ def _reassign(run: RunContext, a: dict[str, Any]) -> None:
 def _cancel(run: RunContext, a: dict[str, Any]) -> None:
     require(run.s, run.actor, run.authority_roles(), "cancel the run")
     phases = run.s.phases
-    run.s.tokens.clear()
+    run.clear_tokens()
     run.s.status = "cancelled"
     run.s.outcome = "cancelled"
     run.s.finished_at = to_iso(run.now)

@@ -266,8 +266,17 @@ class RunContext:
         self.s.status = "done"
         self.s.outcome = end_phase
         self.s.finished_at = to_iso(self.now)
-        self.s.tokens.clear()
+        self.clear_tokens()
         self.record("finish", end_phase, None, outcome=end_phase)
+
+    def clear_tokens(self) -> None:
+        """End every active phase (the run finished or was cancelled): no ticks, votes or
+        joined tracks stay behind."""
+        for token in self.s.tokens:
+            self.s.ticked.pop(token.phase, None)
+            self.s.votes.pop(token.phase, None)
+        self.s.tokens.clear()
+        self.s.joined.clear()
 
     def settle(self) -> None:
         """Move on every approval the votes have decided (window passed).

@@ -398,6 +398,8 @@ def _state_differences(replayed: RunState, run: RunRecord) -> list[str]:
     stored = RunState.from_dict(dict(run.state)).to_dict()  # older states: defaults filled in
     fresh = replayed.to_dict()
     unchecked = _NEWER_KEYS - set(run.state)
+    if unchecked and run.status != "active":  # before v2 a run that ended kept these
+        unchecked |= {"ticked", "votes", "joined"}
     keys = sorted(k for k in set(stored) | set(fresh)
                   if stored.get(k) != fresh.get(k) and k not in unchecked)
     problems = []
