@@ -164,3 +164,22 @@ def test_package_grammar_and_templates_come_from_the_venv(installed: Installed) 
         assert Path(path).resolve().is_relative_to(venv), path
         assert not Path(path).resolve().is_relative_to(ROOT), path
     assert int(size) == len((ROOT / "grammar" / "sop.lark").read_text("utf-8"))
+
+
+@pytest.mark.slow
+def test_a_plain_install_works_when_the_checkout_shadows_it(installed: Installed) -> None:
+    """Issue 7, item 5: after `pip install .` (not editable), running from the checkout
+    imports the checkout's `opsflow/`, which has no `grammar` inside; it must still work."""
+    script = (
+        "import opsflow, opsflow.resources as r\n"
+        "print(opsflow.__file__)\n"
+        "sop = opsflow.load('sops/purchase-request.sop')\n"
+        "print(sop.id, len(r.grammar_text()) > 0, r.templates_root().joinpath('web').is_dir())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    done = subprocess.run([str(installed.venv / "bin" / "python"), "-c", script], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    package, loaded = done.stdout.split("\n")[:2]
+    assert Path(package).resolve().is_relative_to(ROOT)  # the checkout shadows the install
+    assert loaded == "purchase-request True True"
