@@ -76,8 +76,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copy(ROOT / "sops" / "content-publishing.sop", work / "cp.sop")
-        subprocess.run([*opsflow, "start", "cp.sop", "--title", "Startup", "--role",
-                        "writer=wendy", "--as", "ann"], env=env, cwd=work, check=True,
+        roles = [f"--role={r}" for r in ("writer=wendy", "editor=ed", "account=ann",
+                                          "client=cli", "finance=fin")]
+        subprocess.run([*opsflow, "start", "cp.sop", "--title", "Startup", *roles, "--field",
+                        "budget=100", "--as", "ann"], env=env, cwd=work, check=True,
                        stdout=subprocess.DEVNULL)
         py = sys.executable
         rows = [
