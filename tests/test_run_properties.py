@@ -296,7 +296,12 @@ KIND = st.sampled_from([k for k, w in KIND_WEIGHTS for _ in range(w)])
 
 
 def known_bug(state: RunState, problem: str) -> bool:
-    """An invariant problem of a bug already reported (bugs 1 and 2, see the xfail tests)."""
+    """An invariant problem of a bug already reported (see the xfail tests at the end):
+    bugs 1 and 2 (ticks and votes left behind by a finished run), bug 4 (a voter put
+    into a ``not by`` role leaves the electorate; votes themselves are checked for
+    separation of duties in :meth:`Checker.follow`)."""
+    if problem.endswith("is not in its electorate"):
+        return True
     return state.status != "active" and problem.endswith(
         ("has ticks but is not active", "has votes but no open approval"))
 
@@ -472,9 +477,9 @@ class RunMachine(RuleBasedStateMachine):
         assert self.checker is None or self.checker.state is not None
 
 
-FAST = settings(max_examples=40, stateful_step_count=40, deadline=None,
+FAST = settings(max_examples=300, stateful_step_count=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-LONG = settings(max_examples=400, stateful_step_count=60, deadline=None,
+LONG = settings(max_examples=1000, stateful_step_count=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -512,7 +517,7 @@ def test_engine_matches_the_core_and_verifies(
     clock = FixedClock(T0)
     checker = Checker(compile_text(case.text))
     start = {"title": "A run", "assignments": case.assignments,
-             "fields": {**case.fields, "n": case.fields.get("n", "1")}}
+             "fields": {"n": "1", "k": "x", **case.fields}}
     assert checker.step(Action("start", start), "ann", T0)
     with tempfile.TemporaryDirectory() as folder, Engine(Store.open(store_url), clock) as engine:
         path = Path(folder) / "gen.sop"
@@ -530,7 +535,8 @@ def test_engine_matches_the_core_and_verifies(
             assert checker.state is not None
             assert engine.store.get_run(run_id).state == checker.state.to_dict()
         report = engine.verify(run_id)
-        assert report.ok, report.problems
+        assert checker.state is not None
+        assert [p for p in report.problems if not known_bug(checker.state, p)] == []
 
 
 # ---- bugs found (the lead fixes the core; each test passes once it is fixed) ------------------
@@ -628,3 +634,33 @@ def test_a_reassign_does_not_re_decide_a_decided_vote() -> None:
         _do(run, "vote", "ann", decision="reject", comment="No")
     _do(run, "reassign", "lee", role="ra", people=["bob"])
     assert RunContext(run.c, run.s_copy(), "lee", T0).policy("a").outcome == "approved"
+
+
+SOD_SOP = """\
+sop t "T"
+  owner lead
+role lead "Lead"
+role board "Board"
+role author "Author"
+phase a "A"
+  owner lead
+  approval by board
+    not by author
+    open at least 1 hours
+  on approve go to b
+  on reject go to b
+phase b "B"
+  owner lead
+  end
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="bug 4: a reassign may put somebody who voted in an "
+                   "open approval into its not-by role; the vote is then outside the "
+                   "electorate and invariants.problems reports it (verify fails)")
+def test_a_voter_cannot_be_moved_into_a_not_by_role() -> None:
+    run = _runner(SOD_SOP, {"lead": ["ann"], "board": ["dan"], "author": ["bob"]}, "ann")
+    _do(run, "vote", "dan", decision="approve")
+    with pytest.raises(RunError):
+        _do(run, "reassign", "ann", role="author", people=["bob", "dan"])
+    assert invariants.problems(run.c, run.s_copy()) == []
