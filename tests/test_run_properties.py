@@ -477,7 +477,7 @@ class RunMachine(RuleBasedStateMachine):
         assert self.checker is None or self.checker.state is not None
 
 
-FAST = settings(max_examples=300, stateful_step_count=40, deadline=None,
+FAST = settings(max_examples=250, stateful_step_count=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 LONG = settings(max_examples=1000, stateful_step_count=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
