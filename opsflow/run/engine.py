@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -257,11 +257,9 @@ class Engine:
         which role and what was decided."""
         if "decided" in run.state:
             return RunState.from_dict(run.state)
-        from .core import Change, replay
+        from .core import replay
 
-        log = [(e.actor, e.at, Change(e.action, e.from_phase, e.to_phase, e.payload))
-               for e in self.store.events(run.id)]
-        state, problems = replay(compiled, log)
+        state, problems = replay(compiled, _log(self.store.events(run.id)))
         if state is None or problems:
             return RunState.from_dict(run.state)  # verify reports why; act on what is stored
         return state
@@ -358,7 +356,7 @@ class Engine:
     def verify(self, run_id: int) -> VerifyReport:
         """Check the run's event chain and that replaying it gives the stored state."""
         from . import audit
-        from .core import Change, replay
+        from .core import replay
         from .events import Started, Unreadable, decode
 
         run = self.store.get_run(run_id)
@@ -367,8 +365,7 @@ class Engine:
         typed = [decode(e) for e in events]
         problems += [f"event {e.seq} ({e.action}) cannot be read: {t.reason}"
                      for e, t in zip(events, typed, strict=True) if isinstance(t, Unreadable)]
-        log = [(e.actor, e.at, Change(e.action, e.from_phase, e.to_phase, e.payload))
-               for e, t in zip(events, typed, strict=True) if not isinstance(t, Unreadable)]
+        log = _log(e for e, t in zip(events, typed, strict=True) if not isinstance(t, Unreadable))
         compiled = self.compiled(run.sop_hash)
         problems += audit.pin_problems(self.sop(run.sop_hash), compiled)
         state, replay_problems = replay(compiled, log)
@@ -388,6 +385,14 @@ class Engine:
         from .events import decode
 
         return [decode(record) for record in self.store.events(run_id)]
+
+
+def _log(records: Iterable[EventRecord]) -> list[tuple[str, dt.datetime, Change]]:
+    """Stored events as the run core's replay takes them."""
+    from .core import Change
+
+    return [(e.actor, e.at, Change(e.action, e.from_phase, e.to_phase, e.payload))
+            for e in records]
 
 
 #: state keys an opsflow older than the run stage v2 did not store (and cannot be checked)
