@@ -13,10 +13,22 @@
   tests that change the schema itself (migrations, schema revisions).
 * ``blank_url``: a database of its own with no schema at all.
 * ``store``: an open :class:`opsflow.store.Store` on ``store_url``.
+
+Hypothesis runs under one of two profiles, chosen by ``OPSFLOW_HYPOTHESIS``:
+
+* ``ci`` (the default, what ``./dev.sh test`` and CI run): derandomized and
+  without an example database, so the same commit gives the same result on
+  every machine and every run;
+* ``explore``: random, with many more examples (``OPSFLOW_HYPOTHESIS_EXAMPLES``,
+  default 5,000, for the property tests that read it), for development:
+  ``OPSFLOW_HYPOTHESIS=explore ./dev.sh test tests/test_run_properties.py``. A
+  counterexample it finds is printed whole; write it out as a named
+  regression test before fixing it.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -25,6 +37,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 from store_support import PG_URL, run_sql
 
@@ -32,6 +45,15 @@ from opsflow.store import Store
 from opsflow.store.schema import Base
 
 BACKENDS = ["sqlite", "postgresql"]
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile(
+    "explore", derandomize=False, database=None, print_blob=True,
+    max_examples=int(os.environ.get("OPSFLOW_HYPOTHESIS_EXAMPLES", "5000")))
+_PROFILE = os.environ.get("OPSFLOW_HYPOTHESIS", "ci")
+if _PROFILE not in ("ci", "explore"):
+    raise pytest.UsageError(f"OPSFLOW_HYPOTHESIS={_PROFILE!r}: use ci (the default) or explore")
+settings.load_profile(_PROFILE)
 
 
 @contextmanager

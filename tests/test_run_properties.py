@@ -464,9 +464,11 @@ class RunMachine(RuleBasedStateMachine):
         assert self.checker is None or self.checker.state is not None
 
 
-FAST = settings(max_examples=250, stateful_step_count=40, deadline=None,
+#: the ``explore`` profile (tests/conftest.py) asks for more examples than these
+_EXAMPLES = settings.default.max_examples if settings.default.derandomize is False else 0
+FAST = settings(max_examples=max(250, _EXAMPLES), stateful_step_count=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-LONG = settings(max_examples=1000, stateful_step_count=60, deadline=None,
+LONG = settings(max_examples=max(1000, _EXAMPLES), stateful_step_count=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
