@@ -17,10 +17,12 @@ The controls they hold:
 * a vote is refused once the vote is decided (also after its window has
   passed with a decision): a decided vote is never re-decided;
 * ``set`` is for the field's ``set by`` roles (default: the current
-  phases' owners and the SOP owner); a field a granted approval decided
-  on cannot change — unless that approval says ``reopen on change``, and
-  then the run goes back to it; a field read by an open vote's routes
-  cannot change once votes are cast (same exception);
+  phases' owners and the SOP owner); a field is frozen by every approval
+  whose routes read it and that was granted (and not entered since), and by
+  an open vote that reads it once votes are cast; changing a frozen field
+  is refused unless every approval that froze it says ``reopen on change``,
+  and then the run goes back to the earliest of them, every decision on the
+  field is released and the left phases' votes are gone;
 * ``reassign`` is for the SOP owner or the active phases' accountable
   roles; the SOP owner role only by its holders; nobody binds a role to
   themself; nobody who has voted in an open approval is removed from it.
@@ -244,15 +246,14 @@ def _setters(run: RunContext, name: str) -> list[str]:
     return [*run.c.owner_roles(), *(run.phase(p).owner for p in run.s.phases)]
 
 
-def _decided_by(run: RunContext, name: str) -> str | None:
-    """The approval phase whose decision ``name`` may not change under, if any."""
-    if name in run.s.decided:
-        return run.s.decided[name]
-    for pid in run.s.phases:
-        phase = run.phase(pid)
-        if phase.approval is not None and run.s.votes.get(pid) and name in phase.route_fields():
-            return pid
-    return None
+def _frozen_by(run: RunContext, name: str) -> list[str]:
+    """The approval phases whose decision ``name`` may not change under: those granted
+    (and not entered since) whose routes read it, earliest grant first, then the open
+    votes with votes cast whose routes read it."""
+    granted = [p for p in run.s.granted if name in run.phase(p).route_fields()]
+    voting = [p for p in run.s.phases if p not in granted and run.phase(p).approval is not None
+              and run.s.votes.get(p) and name in run.phase(p).route_fields()]
+    return [*granted, *voting]
 
 
 def _set(run: RunContext, a: dict[str, Any]) -> None:
@@ -263,30 +264,35 @@ def _set(run: RunContext, a: dict[str, Any]) -> None:
     if previous == value:
         raise RunError(f"field {name} is already {value}", "nothing to do")
     # giving a value to a field that had none changes no decision made on it
-    approval = None if previous is None else _decided_by(run, name)
-    spec = None if approval is None else run.phase(approval).approval
-    if approval is not None and spec is not None and not spec.reopen_on_change:
-        how = "granted by" if run.s.decided.get(name) == approval else "being voted on in"
-        raise RunError(
-            f"field {name} is read by the routes of the approval of phase {approval}, which "
-            f"it is {how}; changing it would change a decision already made",
-            "reject the approval to send the run back, or start a new run", code="decided")
+    frozen = [] if previous is None else _frozen_by(run, name)
+    for approval in frozen:
+        spec = run.phase(approval).approval
+        if spec is not None and not spec.reopen_on_change:
+            how = "granted by" if approval in run.s.granted else "being voted on in"
+            raise RunError(
+                f"field {name} is read by the routes of the approval of phase {approval}, "
+                f"which it is {how}; changing it would change a decision already made",
+                "reject the approval to send the run back, or start a new run", code="decided")
     run.s.fields[name] = value
     a.update(value=value)
     run.record("set", None, None, action=dict(a, kind="set"), field=name, value=value,
                previous=previous)
-    if approval is not None:
-        _reopen(run, approval, name)
+    if frozen:
+        _reopen(run, frozen, name)
 
 
-def _reopen(run: RunContext, approval: str, name: str) -> None:
-    """Send the run back to ``approval`` after ``name`` changed (``reopen on change``)."""
+def _reopen(run: RunContext, frozen: list[str], name: str) -> None:
+    """Send the run back to the earliest of the approvals that froze ``name`` after it
+    changed (each says ``reopen on change``): every decision on ``name`` is released and
+    the votes of the phases the run leaves are gone."""
+    approval = frozen[0]
     here = run.s.phases
     for token in list(run.s.tokens):
         run.s.tokens.remove(token)
         run.s.ticked.pop(token.phase, None)
         run.s.votes.pop(token.phase, None)
     run.s.joined.clear()
+    run.s.granted = [p for p in run.s.granted if p not in frozen]
     run.record("reopen", ",".join(here) or None, approval, field=name, approval=approval)
     run.enter(approval, [], None)
 

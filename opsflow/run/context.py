@@ -16,9 +16,9 @@ Rules that live here:
   as false: the move is refused, naming the field;
 * a phase (or a parallel block) that needs fields set before it is entered
   refuses every move into it until they are;
-* leaving an approval through a granted vote marks the fields its routes
-  read as decided by it (:attr:`RunState.decided`); entering that phase
-  again releases them;
+* leaving an approval through a granted vote adds it to
+  :attr:`RunState.granted`, which freezes the fields its routes read;
+  entering that phase again releases them;
 * entering a parallel block starts it afresh (no track is remembered as
   joined from an earlier visit).
 
@@ -210,8 +210,7 @@ class RunContext:
             shown = None
         self.record(trigger, pid, shown, **payload)
         if trigger == "approve":
-            for name in self.phase(pid).route_fields():
-                self.s.decided[name] = pid
+            self.s.granted.append(pid)
         self.leave(token, trigger)
         self.enter(dest, token.tracks, pid)
         return True
@@ -243,8 +242,8 @@ class RunContext:
             self.s.tokens.append(token)
             self.s.ticked.pop(dest, None)
             self.s.votes.pop(dest, None)
-            if phase.approval is not None:  # a new visit decides afresh
-                self.s.decided = {f: p for f, p in self.s.decided.items() if p != dest}
+            if phase.approval is not None and dest in self.s.granted:  # decided afresh
+                self.s.granted.remove(dest)
             if phase.end and not phase.checklist:
                 self.leave(token, "finish")
                 self.finish(dest)

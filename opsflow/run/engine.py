@@ -252,10 +252,10 @@ class Engine:
             return ActResult(stored, changes)
 
     def _current(self, run: RunRecord, compiled: CompiledSop) -> RunState:
-        """The run's state; one stored by an opsflow older than the run stage v2 (no
-        ``decided``) is rebuilt from its events once, so today's rules see who held
-        which role and what was decided."""
-        if "decided" in run.state:
+        """The run's state; one stored by an older opsflow (no ``granted``: before the
+        run stage v2, or with the ``decided`` of 2026-12-06) is rebuilt from its events
+        once, so today's rules see who held which role and which approvals granted."""
+        if "granted" in run.state:
             return RunState.from_dict(run.state)
         from .core import replay
 
@@ -396,14 +396,17 @@ def _log(records: Iterable[EventRecord]) -> list[tuple[str, dt.datetime, Change]
 
 
 #: state keys an opsflow older than the run stage v2 did not store (and cannot be checked)
-_NEWER_KEYS = frozenset({"held", "decided"})
+#: keys a state stored by an older opsflow may lack (``granted`` replaced ``decided``,
+#: which kept only the latest approval that granted on each field, on 2026-12-07)
+_NEWER_KEYS = frozenset({"held", "granted"})
 
 
 def _state_differences(replayed: RunState, run: RunRecord) -> list[str]:
     stored = RunState.from_dict(dict(run.state)).to_dict()  # older states: defaults filled in
     fresh = replayed.to_dict()
     unchecked = _NEWER_KEYS - set(run.state)
-    if unchecked and run.status != "active":  # before v2 a run that ended kept these
+    before_v2 = not {"decided", "granted"} & set(run.state)
+    if before_v2 and run.status != "active":  # before v2 a run that ended kept these
         unchecked |= {"ticked", "votes", "joined"}
     keys = sorted(k for k in set(stored) | set(fresh)
                   if stored.get(k) != fresh.get(k) and k not in unchecked)

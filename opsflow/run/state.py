@@ -62,9 +62,10 @@ class RunState:
     #: role -> everybody who has held it in this run, in order (separation of duties
     #: is judged on this: who requested once stays the requester for ``not by``)
     held: dict[str, list[str]] = field(default_factory=dict)
-    #: field -> the approval phase whose granted vote decided on it (it cannot change
-    #: unless that approval says ``reopen on change``; released when it is entered again)
-    decided: dict[str, str] = field(default_factory=dict)
+    #: the approval phases granted and not entered since, in the order they were
+    #: granted: the fields their routes read are frozen (they cannot change unless
+    #: every approval that read them says ``reopen on change``)
+    granted: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A fresh plain-JSON dict (no container is shared with this state)."""
@@ -83,7 +84,7 @@ class RunState:
             "milestones": dict(self.milestones),
             "joined": {block: list(tracks) for block, tracks in self.joined.items()},
             "held": {role: list(people) for role, people in self.held.items()},
-            "decided": dict(self.decided),
+            "granted": list(self.granted),
         }
 
     @classmethod
@@ -92,10 +93,17 @@ class RunState:
 
         It shares the dict's lists and dicts (reading a stored run costs no
         copy); :meth:`copy` it before changing it, as the run core does. A state
-        stored before ``held`` existed reads its assignments as who held each role.
+        stored before ``held`` existed reads its assignments as who held each role;
+        one stored before ``granted`` (with ``decided``: field -> the approval that
+        granted on it, which kept only the latest grant of a field) reads the
+        approvals it names (the engine rebuilds such a state from its events).
         """
         if "held" not in data:
             data = {**data, "held": {r: list(p) for r, p in data.get("assignments", {}).items()}}
+        if "decided" in data:
+            decided = dict(data["decided"] or {})
+            data = {k: v for k, v in data.items() if k != "decided"}
+            data.setdefault("granted", list(dict.fromkeys(decided.values())))
         tokens = [TokenState(**t) for t in data.get("tokens", [])]
         return cls(**{**data, "tokens": tokens})
 
