@@ -39,7 +39,7 @@ FIELDS = {
     "region": "text",
     "launch": "date",
 }
-EVENTS = {"cancel": "by lead"}
+EVENTS = {"withdraw": "by lead"}
 TARGETS = ("draft", "review", "revision", "publish")
 ENDS = ("done", "cancelled")
 

@@ -140,3 +140,25 @@ def test_unknown_run(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["history", "9", "--db", url])
     assert result.exit_code == 1
     assert result.output == "error: no run 9; list runs with `opsflow list`\n"
+
+
+def test_a_fired_events_comment_is_in_the_history_and_the_output(tmp_path: Path) -> None:
+    """`fire --comment` was shown after the command but missing from `history` (text) and
+    only under `command.comment` in its JSON."""
+    url = f"sqlite:///{tmp_path / 'opsflow.db'}"
+    people = {"on-call": ["oli"], "incident-commander": ["ivy"], "comms": ["cam"],
+              "support": ["sue"], "engineering-manager": ["em"]}
+    with Engine(Store.open(url), FixedClock(T0)) as engine:
+        run = engine.start(SOPS / "incident-response.sop", "Alert 42", people, {},
+                           actor="ivy")
+    result = CliRunner().invoke(cli, ["fire", str(run), "false-alarm", "--as", "oli",
+                                      "--comment", "Monitoring glitch", "--db", url])
+    assert result.exit_code == 0, result.output
+    assert (f"run {run}: false-alarm triage → false-alarm-closed (Monitoring glitch)"
+            in result.output.splitlines())
+    lines = [line.split("UTC ", 1)[1] for line in history(url, str(run)).splitlines()]
+    assert "oli: false-alarm triage → false-alarm-closed — Monitoring glitch" in lines
+    moves = [e for e in json.loads(history(url, str(run), "--format", "json"))["events"]
+             if e["kind"] == "move"]
+    assert [(m["trigger"], m["comment"]) for m in moves] == [
+        ("false-alarm", "Monitoring glitch")]

@@ -266,3 +266,14 @@ def test_decoded_events_do_not_share_the_record_payload() -> None:
     assert isinstance(event, Reassigned)
     assert event.command.to_dict()["people"] == ["a"]
     assert event.at == dt.datetime(2025, 1, 3, 9, 0, tzinfo=dt.UTC)
+
+
+def test_a_fired_event_is_a_move_whatever_its_name() -> None:
+    """`event reopen` passed the checker before E207; firing it stored a move under the
+    engine's own name, and reading it back as a reopen crashed the CLI (KeyError)."""
+    for name in ("reopen", "cancel", "set", "finish"):
+        record = EventRecord(1, 2, T0, "ann", name, "a", "b",
+                             {"action": {"kind": "fire", "event": name, "phase": "a"}}, "", "")
+        event = decode(record)
+        assert isinstance(event, Moved), event
+        assert (event.trigger, event.from_phase, event.to_phase) == (name, "a", "b")

@@ -11,6 +11,7 @@ this module parses arguments and prints. The reading commands (``status``,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
@@ -27,32 +28,54 @@ from .run_options import (
     run_argument,
 )
 
+if TYPE_CHECKING:
+    from ..run.events import Event
+
 __all__ = ["abstain", "advance", "approve", "cancel", "fire", "handoff", "reassign", "reject",
            "set_field", "start", "tick", "untick"]
 
 
+def _detail(event: Event) -> str:
+    """What one change did, for the line after an action (read from the typed event,
+    never from the stored action's name)."""
+    from ..run import events as ev
+
+    match event:
+        case ev.Ticked() | ev.Unticked():
+            return event.text
+        case ev.Voted():
+            return event.decision
+        case ev.Moved() if event.auto:
+            return f"decided by the votes: {event.tally or ''}"
+        case ev.Moved():
+            return event.comment
+        case ev.FieldSet():
+            was = "not set" if event.previous is None else event.previous
+            return f"{event.field} = {event.value}; was {was}"
+        case ev.Reassigned():
+            return f"{event.role}: {', '.join(event.previous) or 'nobody'} → " \
+                   f"{', '.join(event.people)}"
+        case ev.MilestoneReached():
+            return event.title
+        case ev.Reopened():
+            return f"{event.field} changed"
+        case ev.Cancelled():
+            return event.reason
+        case _:
+            return ""
+
+
 def _report(result: ActResult) -> None:
+    from ..run.events import decode
+    from ..store import EventRecord
+
     run = result.run
     for change in result.changes:
+        event = decode(EventRecord(run.id, 0, run.updated_at, "", change.action,
+                                   change.from_phase, change.to_phase, change.payload, "", ""))
         moved = f" → {change.to_phase}" if change.to_phase else ""
         where = f" {change.from_phase}" if change.from_phase else ""
-        payload = change.payload
-        detail = payload.get("text") or payload.get("decision") or payload.get("reason") or ""
-        if change.action == "set":
-            was = payload.get("previous")
-            detail = f"{payload['field']} = {payload['value']}; was " + (
-                "not set" if was is None else str(was))
-        elif change.action == "reassign":
-            detail = (f"{payload['role']}: {', '.join(payload['previous']) or 'nobody'} → "
-                      f"{', '.join(payload['people'])}")
-        elif change.action == "milestone":
-            detail = str(payload.get("title", ""))
-        elif change.action == "reopen":
-            detail = f"{payload['field']} changed"
-        elif payload.get("auto"):
-            detail = f"decided by the votes: {payload.get('tally', '')}"
-        elif isinstance(payload.get("action"), dict) and payload["action"].get("comment"):
-            detail = detail or str(payload["action"]["comment"])
+        detail = _detail(event)
         click.echo(term(f"run {run.id}: {change.action}{where}{moved}"
                         + (f" ({detail})" if detail else "")))
     state = "now in " + ", ".join(run.phases) if run.phases else run.status

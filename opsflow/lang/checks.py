@@ -238,6 +238,20 @@ def check_duplicates(ctx: Context) -> Iterator[Diagnostic]:
                            phase.span, "choose another id for this phase")
 
 
+@rule("E207", "reserved-event",
+      "an event takes a name the engine uses for its own moves or records")
+def check_reserved_events(ctx: Context) -> Iterator[Diagnostic]:
+    for event in ctx.sop.events:
+        if event.id in m.BUILTIN_EVENTS:
+            yield ctx.diag("E207", f"`{event.id}` is a built-in event and cannot be declared",
+                           event.span, f"use `on {event.id}` without declaring it, or give "
+                           f"this event another id")
+        elif event.id in m.ENGINE_RECORDS:
+            yield ctx.diag("E207", f"`{event.id}` is a name the engine uses in a run's history "
+                           "and cannot name an event", event.span,
+                           f"choose another id for this event, e.g. `{event.id}-request`")
+
+
 @rule("E202", "one-header", "a file has more than one `sop` header")
 def check_one_header(ctx: Context) -> Iterator[Diagnostic]:
     for span in ctx.sop.extra_headers:

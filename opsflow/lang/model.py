@@ -29,6 +29,7 @@ from typing import Literal as _Literal
 
 __all__ = [
     "BUILTIN_EVENTS",
+    "ENGINE_RECORDS",
     "JOIN",
     "NO_SPAN",
     "And",
@@ -62,6 +63,11 @@ __all__ = [
 BUILTIN_EVENTS = ("handoff", "approve", "reject", "no-quorum")
 #: The route target that ends a parallel track (``handoff to join``).
 JOIN = "join"
+#: The names the engine gives its own records and commands in a run's history;
+#: a declared event may not take one (nor a built-in event's), so that a fired
+#: event is never read back as something the engine did.
+ENGINE_RECORDS = ("start", "tick", "untick", "vote", "abstain", "milestone", JOIN, "finish",
+                  "set", "reassign", "cancel", "refused", "reopen", "fire", "advance")
 
 
 @dataclass(frozen=True, slots=True)

@@ -213,7 +213,9 @@ def _move_on(run: RunContext, pid: str, trigger: str, a: dict[str, Any]) -> None
     if trigger not in run.flow.machine.get_triggers(pid):
         raise RunError(f"phase {pid} has no {trigger}", _ways_on(run, pid), code="no-route")
     a.update(phase=pid)
-    if not run.move(pid, trigger, action=dict(a, kind=a["kind"])):
+    # the comment is the move's own (history shows it), and part of the command replayed
+    said = {"comment": a["comment"]} if a.get("comment") else {}
+    if not run.move(pid, trigger, action=dict(a, kind=a["kind"]), **said):
         raise run.no_route(pid, trigger)
 
 

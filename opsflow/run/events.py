@@ -475,8 +475,17 @@ def _reopen(p: _Payload, r: EventRecord, head: dict[str, Any]) -> Reopened:
                     field=p.text("field"))
 
 
+#: commands whose events are moves, whatever the stored action is called (a fired
+#: event is stored under its own id, which an SOP checked before E207 may have
+#: given a name the engine uses for its own records)
+_MOVING_COMMANDS = ("fire", "handoff", "advance")
+
+
 def _kind(p: _Payload, r: EventRecord, head: dict[str, Any]) -> Event:
     action = r.action
+    command = p.data.get("action")
+    if isinstance(command, Mapping) and command.get("kind") in _MOVING_COMMANDS:
+        return _move(p, r, head)
     if action == "start":
         return _start(p, r, head)
     if action in ("tick", "untick"):
