@@ -26,6 +26,7 @@ import json
 from collections import deque
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -270,3 +271,17 @@ def test_the_purchase_quorum_message_in_full() -> None:
     assert str(info.value) == (
         "phase finance-approval needs 2 approvals but only 1 of the people bound may vote "
         "there (solo); bind more people to roles finance or cfo")
+
+
+def test_a_vote_outcome_that_leaves_a_case_out_still_lets_somebody_act(
+        tmp_path: Path) -> None:
+    """With `reopen on change`, routes that leave a case out (E245 refuses them without
+    it) never leave only `cancel`: the exploration sets the amount to every value that
+    matters, 500 (no route) included, and somebody may always act."""
+    from engine_support import compiled_text
+    from test_run_reopen import GAP
+
+    c = compiled_text(GAP, tmp_path)
+    assert "500" in values_for(c)["amount"]
+    seen, finished = explore(c)
+    assert seen > 10 and finished > 0

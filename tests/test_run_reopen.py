@@ -132,3 +132,53 @@ def test_an_earlier_grant_without_reopen_still_holds(tmp_path: Path) -> None:
         "field k is read by the routes of the approval of phase s0, which it is granted by; "
         "changing it would change a decision already made; reject the approval to send the "
         "run back, or start a new run")
+
+
+GAP = """\
+sop gap "A vote whose routes leave a case out"
+  owner lead
+role lead "Lead"
+role ra "Ra"
+field amount "Amount" number
+phase s0 "Approval"
+  owner lead
+  approval by ra
+    reopen on change
+  on approve go to big if amount > 1000
+  on approve go to small if amount < 500
+  on reject go to dropped
+phase big "Big"
+  owner lead
+  handoff to small
+phase small "Small"
+  owner lead
+  done when
+    - Paid
+  end
+phase dropped "Dropped"
+  owner lead
+  end
+"""
+
+
+def test_without_reopen_an_uncovered_vote_outcome_is_refused_by_the_checker() -> None:
+    """The stall only `cancel` ended: approved, and no `on approve` route holds."""
+    import opsflow
+
+    text = GAP.replace("    reopen on change\n", "")
+    codes = [d.code for d in opsflow.check_text(text, "gap.sop") if d.is_error]
+    assert codes == ["E245"]
+
+
+def test_with_reopen_a_field_change_is_the_way_out_of_an_uncovered_case(
+        tmp_path: Path) -> None:
+    run = Runner(compiled_text(GAP, tmp_path))
+    run.start({"lead": ["lee"], "ra": ["ann"]}, actor="lee", amount="700")
+    run.do("vote", "ann", decision="approve")
+    assert run.s.phases == ["s0"]  # decided, but no route holds for 700
+    changes = run.do("set", "lee", field="amount", value="1500")
+    assert [(c.action, c.to_phase) for c in changes] == [("set", None), ("reopen", "s0")]
+    assert run.s.votes == {}
+    run.do("vote", "ann", decision="approve")  # a new vote, on the new amount
+    assert run.s.phases == ["big"]
+    assert_replays(run)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..errors import Diagnostic, Severity
+from . import coverage
 from . import model as m
 
 __all__ = ["CODES", "RULES", "Rule", "run_checks"]
@@ -639,13 +640,60 @@ def _type_hint(field: m.Field) -> str:
     }[field.type.kind]
 
 
+def _stalls(phase: m.Phase, event: str) -> bool:
+    """Whether a vote outcome whose routes all have a condition could leave the run
+    stuck: the votes decided, no route holds, and the fields cannot change (they are
+    frozen by the vote unless it says ``reopen on change``)."""
+    return (event in _VOTE_EVENTS and phase.approval is not None
+            and not phase.approval.reopen_on_change)
+
+
+def _routes_by_event(phase: m.Phase) -> dict[str, list[m.Route]]:
+    by_event: dict[str, list[m.Route]] = defaultdict(list)
+    for route in phase.routes:
+        by_event[route.event.name].append(route)
+    return by_event
+
+
+def _case(values: dict[str, object], fields: dict[str, m.Field]) -> str:
+    def one(name: str, value: object) -> str:
+        field = fields.get(name)
+        if field is not None and field.type.kind == "text" and isinstance(value, str):
+            return f'{name} is "{value}"'
+        return f"{name} is {coverage.shown_value(value)}"
+
+    return " and ".join(one(name, value) for name, value in values.items())
+
+
+@rule("E245", "vote-outcome-can-stall",
+      "the conditions of a vote outcome's routes leave a case uncovered and the vote "
+      "does not reopen")
+def check_vote_fallback(ctx: Context) -> Iterator[Diagnostic]:
+    for phase in ctx.sop.phases:
+        for event, routes in _routes_by_event(phase).items():
+            if not _stalls(phase, event) or any(r.condition is None for r in routes):
+                continue
+            case = coverage.uncovered([r.condition for r in routes if r.condition], ctx.fields)
+            if case is None:
+                continue  # the conditions cover every case
+            yield ctx.diag(
+                "E245",
+                f"no `{event}` route of phase `{phase.id}` applies when "
+                f"{_case(case, ctx.fields)}; the votes would decide `{event}` and the run "
+                "would be stuck, since the fields the vote read cannot change under it",
+                routes[-1].span,
+                f"add a last `on {event} go to PHASE` without `if` for every other case, "
+                "or say `reopen on change` so that changing a field sends the run back to a "
+                "new vote",
+            )
+
+
 @rule("W301", "no-fallback", "conditional routes with no unconditional fallback")
 def check_fallback(ctx: Context) -> Iterator[Diagnostic]:
     for phase in ctx.sop.phases:
-        by_event: dict[str, list[m.Route]] = defaultdict(list)
-        for route in phase.routes:
-            by_event[route.event.name].append(route)
-        for event, routes in by_event.items():
+        for event, routes in _routes_by_event(phase).items():
+            if _stalls(phase, event):
+                continue  # E245, which knows whether the conditions cover every case
             if all(r.condition is not None for r in routes):
                 line = "handoff to" if event == "handoff" else f"on {event} go to"
                 yield ctx.diag(
