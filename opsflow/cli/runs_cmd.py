@@ -133,8 +133,13 @@ def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, 
     with open_engine(db_url, workspace) as engine:
         run_id = engine.start(sop, title, assignments, values, actor=person, files=files)
         run = engine.store.get_run(run_id)
+        later = engine.roles_to_bind_later(run_id)
     click.echo(term(f"started run {run_id}: {run.title} ({run.sop_id}), now in "
                     f"{', '.join(run.phases) or run.status}"))
+    for role, why in later.items():
+        click.echo(term(f"note: nobody holds role {role} yet ({why}); the run will wait "
+                        f"for it there: bind someone with `opsflow reassign {run_id} {role} "
+                        "PERSON`"))
 
 
 # ---- actions ----------------------------------------------------------------------

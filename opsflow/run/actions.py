@@ -70,22 +70,34 @@ def _field(run: RunContext, name: str, text: str) -> str:
         raise RunError(str(exc)) from None
 
 
+def _unbound_at_start(run: RunContext) -> dict[str, str]:
+    """Role -> why the run cannot start while nobody holds it: the SOP owner (who binds
+    the other roles once the run reaches a phase that needs them) and what the first
+    phases need; with no SOP owner nobody could bind a role later, so what every phase
+    needs. An approving role is needed only when the others cannot reach the quorum."""
+    needed = {role: "the SOP owner" for role in run.c.owner_roles()
+              if not run.s.holders([role])}
+    phases = run.c.entry_phases(run.c.start) if run.c.owner_roles() else list(run.c.phases)
+    for role, why in policy.unbound_roles((run.phase(p) for p in phases), run.s).items():
+        needed.setdefault(role, why)
+    return needed
+
+
 def _check_start(run: RunContext) -> None:
     missing = [f.id for f in run.c.fields.values() if f.required and f.id not in run.s.fields]
     if missing:
         raise RunError(f"the run needs {'fields' if len(missing) > 1 else 'field'} "
                        f"{listing(missing)} at start", f"give {listing(missing)}",
                        code="field-unset")
-    unbound = [f"{role} ({why})" for role, why in run.c.needed_roles().items()
-               if not run.s.assignments.get(role)]
+    unbound = [f"{role} ({why})" for role, why in _unbound_at_start(run).items()]
     if unbound:
         raise RunError(f"nobody holds {'roles' if len(unbound) > 1 else 'role'} "
                        f"{'; '.join(unbound)}, so the run could not finish",
                        "bind somebody to each of them", code="role-unbound")
     for phase in run.c.phases.values():
         approval = phase.approval
-        if approval is None:
-            continue
+        if approval is None or not all(run.s.holders([r]) for r in approval.by):
+            continue  # (a role bound later may bring the voters it lacks)
         voters = policy.eligible(approval, run.s)
         if len(voters) < policy.needed(approval.quorum):
             raise RunError(
@@ -307,13 +319,9 @@ def _reassign(run: RunContext, a: dict[str, Any]) -> None:
     people = person_keys(a["people"], f"the people of role {role}")
     if not people:
         raise RunError(f"role {role} needs at least one person", "name who holds it")
-    owner_roles = list(run.c.owner_roles())
-    if role in owner_roles:
-        require(run.s, run.actor, owner_roles, f"reassign role {role} (the SOP owner)")
-    else:
-        accountable = [r for p in run.s.phases for r in run.phase(p).accountable]
-        require(run.s, run.actor, [*run.authority_roles(), *accountable],
-                f"reassign role {role}")
+    what = f"reassign role {role}" + (" (the SOP owner)" if role in run.c.owner_roles()
+                                      else "")
+    require(run.s, run.actor, run.c.reassign_roles(role, run.s.phases), what)
     previous = run.s.assignments.get(role, [])
     if previous == people:
         raise RunError(f"role {role} is already held by {listing(people)}", "nothing to do")

@@ -27,7 +27,7 @@ This module holds data; it decides nothing (see :mod:`opsflow.run.context`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,6 +260,31 @@ class CompiledSop:
     def block_phases(self, block: str) -> tuple[str, ...]:
         """The phases inside the tracks of ``block``."""
         return tuple(p.id for p in self.phases.values() if p.track == block)
+
+    def authority_roles(self, active: Sequence[str]) -> list[str]:
+        """Who may reassign and cancel while ``active`` phases run: the SOP owner; with
+        none, the active phases' owners and accountable roles (so a run never lacks
+        someone who may act)."""
+        if self.owner_roles():
+            return list(self.owner_roles())
+        return [r for pid in active for r in (self.phases[pid].owner,
+                                              *self.phases[pid].accountable)]
+
+    def reassign_roles(self, role: str, active: Sequence[str]) -> list[str]:
+        """The roles whose holders may reassign ``role`` while ``active`` phases run: the
+        SOP owner role only its holders; any other the SOP owner (see
+        :meth:`authority_roles`) and the active phases' accountable roles."""
+        if role in self.owner_roles():
+            return list(self.owner_roles())
+        accountable = [r for pid in active for r in self.phases[pid].accountable]
+        return list(dict.fromkeys([*self.authority_roles(active), *accountable]))
+
+    def entry_phases(self, dest: str) -> list[str]:
+        """The phases the run is in right after entering ``dest`` (a phase, or each
+        track's first phase of a parallel block, recursively)."""
+        if dest in self.parallels:
+            return [p for t in self.parallels[dest].tracks for p in self.entry_phases(t)]
+        return [dest] if dest in self.phases else []
 
     def needed_roles(self) -> dict[str, str]:
         """Role -> why a run cannot finish without somebody holding it."""

@@ -96,12 +96,8 @@ class RunContext:
         return self.actor in self.s.holders([self.phase(pid).owner])
 
     def authority_roles(self) -> list[str]:
-        """Who may reassign and cancel: the SOP owner; with none, the active phases'
-        owners and accountable roles (so a run never lacks someone who may act)."""
-        if self.c.owner_roles():
-            return list(self.c.owner_roles())
-        return [r for pid in self.s.phases
-                for r in (self.phase(pid).owner, *self.phase(pid).accountable)]
+        """Who may reassign and cancel (:meth:`CompiledSop.authority_roles`)."""
+        return self.c.authority_roles(self.s.phases)
 
     def values(self) -> dict[str, Scalar]:
         return typed_fields(self.c.fields, self.s.fields)

@@ -283,6 +283,15 @@ class Engine:
         self.store.append_event(run.id, EventDraft(actor, "refused", now, phase, None, payload),
                                 collapse=True)
 
+    def roles_to_bind_later(self, run_id: int) -> dict[str, str]:
+        """Role -> why: the roles nobody holds in run ``run_id`` that a phase of its SOP
+        cannot go on without; the run waits for them when it gets there."""
+        from . import policy
+
+        run = self.store.get_run(run_id)
+        compiled = self.compiled(run.sop_hash)
+        return policy.unbound_roles(compiled.phases.values(), RunState.from_dict(run.state))
+
     def _do(self, run_id: int, kind: str, actor: str, **args: Any) -> ActResult:
         from .core import Action
 

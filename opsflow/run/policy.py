@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, NamedTuple, Protocol
 
 from .clock import add_duration
-from .compiled import ApprovalSpec, QuorumSpec
+from .compiled import ApprovalSpec, PhaseSpec, QuorumSpec
 
 __all__ = [
     "Outcome",
@@ -50,6 +50,8 @@ __all__ = [
     "eligible",
     "excluded",
     "needed",
+    "roles_to_bind",
+    "unbound_roles",
     "window_end",
 ]
 
@@ -66,6 +68,28 @@ class People(Protocol):
 def window_end(approval: ApprovalSpec, entered_at: dt.datetime) -> dt.datetime | None:
     """When the voting window (``open at least …``) of a phase entered then closes."""
     return add_duration(entered_at, approval.window) if approval.window else None
+
+
+def roles_to_bind(phase: PhaseSpec, people: People) -> list[str]:
+    """The roles nobody holds that ``phase`` cannot go on without: its owner role, and
+    the approving roles when the people bound to the others cannot reach the quorum
+    (``approval by delegate, council`` with only council bound needs no delegate)."""
+    missing = [] if people.holders([phase.owner]) else [phase.owner]
+    approval = phase.approval
+    if approval is not None and len(eligible(approval, people)) < needed(approval.quorum):
+        missing += [r for r in approval.by if not people.holders([r]) and r not in missing]
+    return missing
+
+
+def unbound_roles(phases: Iterable[PhaseSpec], people: People) -> dict[str, str]:
+    """Role -> why: the roles nobody holds that some of ``phases`` cannot go on without
+    (:func:`roles_to_bind`), each with the first phase that needs it."""
+    needed: dict[str, str] = {}
+    for phase in phases:
+        for role in roles_to_bind(phase, people):
+            needed.setdefault(role, f"the owner of phase {phase.id}" if role == phase.owner
+                              else f"an approver of phase {phase.id}")
+    return needed
 
 
 def excluded(approval: ApprovalSpec, people: People) -> set[str]:

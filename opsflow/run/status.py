@@ -46,7 +46,7 @@ class WorkNeed(NamedTuple):
     """One thing a run waits on one person for."""
 
     person: str
-    kind: str  # "owner" | "vote"
+    kind: str  # "owner" | "vote" | "bind" (a role the phase needs is held by nobody)
     phase: str
     title: str
     due_at: dt.datetime | None
@@ -130,6 +130,13 @@ class _Phase:
         self.p = compiled.phases[token.phase]
         self.owners = state.holders([self.p.owner])
         self.due_at = from_iso(token.due_at) if token.due_at else None
+        #: roles nobody holds that the phase cannot go on without
+        self.unbound = policy.roles_to_bind(self.p, state)
+
+    def binders(self) -> list[str]:
+        """The people who may bind the roles this phase waits for."""
+        return self.s.holders(dict.fromkeys(
+            r for role in self.unbound for r in self.c.reassign_roles(role, self.s.phases)))
 
     def open_items(self) -> list[int]:
         ticked = self.s.ticked.get(self.t.phase, [])
@@ -149,6 +156,10 @@ class _Phase:
         work item titles leave the count out, so ticking does not rewrite them)."""
         open_count = len(self.open_items())
         items = _plural(open_count, "open item") if counted else "the checklist"
+        if self.unbound:
+            roles = (f"role {self.unbound[0]} (nobody holds it)" if len(self.unbound) == 1
+                     else f"roles {', '.join(self.unbound)} (nobody holds them)")
+            return self.binders(), f"bind someone to {roles}"
         decided = self.decide()
         if decided is not None:
             _, result = decided
@@ -224,6 +235,9 @@ def work_items(compiled: CompiledSop, state: RunState, now: dt.datetime) -> list
         phase = _Phase(compiled, state, token, now)
         title = phase.p.title
         up_next, step = phase.next_step(counted=False)
+        if phase.unbound:
+            items += [WorkNeed(person, "bind", token.phase, f"{title}: {step}", phase.due_at)
+                      for person in up_next]
         for person in phase.owners:
             items.append(WorkNeed(person, "owner", token.phase, f"{title}: {step}"
                                   if person in up_next else f"{title}: waiting for votes",
