@@ -186,11 +186,14 @@ def test_separation_of_duties_binds_people(content: Runner) -> None:
         assert refused(content, "vote", "wendy", decision=decision, comment="x") == (
             "wendy may not vote on phase client-review: wendy holds or has held role writer in "
             "this run, which may not approve it (separation of duties); eligible voters: cli")
-    # also after a reassignment that gives her the approving role alone
-    content.do("reassign", "ann", role="client", people=["wendy"])
+    # a reassignment that gives her the approving role alone leaves nobody to vote: refused
+    assert refused(content, "reassign", "ann", role="client", people=["wendy"]) == (
+        "phase client-review needs 1 approval but only 0 of the people bound may vote there "
+        "(nobody); bind more people to role client")
+    content.do("reassign", "ann", role="client", people=["wendy", "cleo"])
     assert refused(content, "vote", "wendy", decision="approve") == (
         "wendy may not vote on phase client-review: wendy holds or has held role writer in "
-        "this run, which may not approve it (separation of duties); eligible voters: nobody")
+        "this run, which may not approve it (separation of duties); eligible voters: cleo")
     assert_replays(content)
 
 

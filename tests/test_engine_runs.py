@@ -11,6 +11,7 @@ import itertools
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from engine_support import CONTENT_PEOPLE, ONBOARDING_PEOPLE, SOPS, T0
@@ -423,3 +424,85 @@ def test_a_refusal_never_goes_back_in_time(engine: Engine, sop_file: Path,
             behind.handoff(run_id, actor="ed")
     times = [e.at for e in engine.history(run_id)]
     assert times == sorted(times)
+
+
+# ---- bounded, storable refusals (issue 20, items 4 and 5) --------------------------------
+
+
+def _refusals(engine: Engine, run_id: int) -> list[Any]:
+    return [e for e in engine.history(run_id) if e.action == "refused"]
+
+
+def test_text_that_is_not_utf8_is_refused_and_recorded_with_escapes(
+        engine: Engine, sop_file: Path) -> None:
+    """A byte that is not UTF-8 (a lone surrogate from the terminal) raised
+    UnicodeEncodeError while the refusal was being stored: no trace, a traceback."""
+    with pytest.raises(RunError) as info:
+        engine.start(sop_file, "ACME \udcff", CONTENT_PEOPLE, {"budget": "1"}, actor="ann")
+    assert str(info.value) == ("argument title of start holds bytes that are not UTF-8 "
+                               "(ACME \\xff); give it as UTF-8 text")
+    run_id = start_content(engine, sop_file)
+    for call in (lambda: engine.cancel(run_id, actor="ann", reason="bad \udcfe"),
+                 lambda: engine.set_field(run_id, "budget", "\udcff", actor="ann"),
+                 lambda: engine.fire(run_id, "\ud800", actor="ann"),
+                 lambda: engine.reassign(run_id, "seo", ["s\udcffm"], actor="ann")):
+        with pytest.raises(RunError):
+            call()
+    shown = [(e.payload["attempt"]["kind"], e.payload["reason"]) for e in _refusals(engine,
+                                                                                     run_id)]
+    assert shown == [
+        ("cancel", "argument reason of cancel holds bytes that are not UTF-8 (bad \\xfe); "
+                   "give it as UTF-8 text"),
+        ("set", "argument value of set holds bytes that are not UTF-8 (\\xff); give it as "
+                "UTF-8 text"),
+        ("fire", "argument event of fire holds bytes that are not UTF-8 (\\ud800); give it as "
+                 "UTF-8 text"),
+        ("reassign", "argument people of reassign holds bytes that are not UTF-8 (s\\xffm); "
+                     "give it as UTF-8 text"),
+    ]
+    assert _refusals(engine, run_id)[0].payload["attempt"]["reason"] == "bad \\xfe"
+    assert engine.verify(run_id).problems == []
+
+
+def test_a_refused_attempt_keeps_a_bounded_summary(engine: Engine, sop_file: Path) -> None:
+    """A stranger's cancel with a 1,000,000-character reason was stored whole (1 MB)."""
+    import hashlib
+    import json
+
+    run_id = start_content(engine, sop_file)
+    reason = "x" * 1_000_000
+    with pytest.raises(RunError):
+        engine.cancel(run_id, actor="mallory", reason=reason)
+    (event,) = _refusals(engine, run_id)
+    assert len(json.dumps(event.payload)) < 2_000
+    attempt = event.payload["attempt"]
+    assert attempt["reason"] == "x" * 200 + "…"
+    assert attempt["cut"] == {"reason": {"length": 1_000_000, "sha256": hashlib.sha256(
+        reason.encode()).hexdigest()}}
+    with pytest.raises(RunError) as info:
+        engine.reassign(run_id, "seo", [f"p{i}" for i in range(200_000)], actor="ann")
+    assert str(info.value) == ("run 1: the people of role seo are 200000 names; at most 1000 "
+                               "are allowed; bind a team's members in smaller roles, or fewer "
+                               "people")
+    with pytest.raises(RunError):
+        engine.start(sop_file, "Big", {**CONTENT_PEOPLE, "seo": [f"p{i}" for i in range(1001)]},
+                     {"budget": "1"}, actor="ann")
+    assert all(len(json.dumps(e.payload)) < 2_000 for e in _refusals(engine, run_id))
+
+
+def test_alternating_refusals_are_kept_once_per_state(engine: Engine, sop_file: Path) -> None:
+    """Two alternating refusals were never collapsed (1,000 attempts, 5.2 MB); varying the
+    text defeated the collapse."""
+    run_id = start_content(engine, sop_file)
+    for n in range(50):
+        with pytest.raises(RunError):
+            engine.handoff(run_id, actor="mallory")
+        with pytest.raises(RunError):
+            engine.cancel(run_id, actor="mallory", reason=f"try {n}")
+    assert [(e.actor, e.payload["attempt"]["kind"]) for e in _refusals(engine, run_id)] == [
+        ("mallory", "handoff"), ("mallory", "cancel")]
+    engine.tick(run_id, 1, actor="wendy")  # the run changed: a new attempt is news again
+    with pytest.raises(RunError):
+        engine.handoff(run_id, actor="mallory")
+    assert len(_refusals(engine, run_id)) == 3
+    assert engine.verify(run_id).problems == []

@@ -351,3 +351,21 @@ def test_status_hints_match_what_the_engine_does(tmp_path: Path) -> None:
     run.do("tick", "lee", criterion=1)
     assert run.s.phases == ["big"]
     assert _next_steps(run) == ["fire one of: settle"]
+
+
+def test_reassign_refuses_what_start_refuses(tmp_path: Path) -> None:
+    """`start` refused one manager under `quorum 2`, but `reassign manager mia` on a
+    running run was accepted, and so was a manager who had been the clerk: the vote
+    waited for ever (issue 20, item 3)."""
+    run = refund(tmp_path, "    quorum 2", amount="10")
+    assert refused(run, "reassign", "lee", role="manager", people=["mia"]) == (
+        "phase approval needs 2 approvals but only 1 of the people bound may vote there "
+        "(mia); bind more people to role manager")
+    assert refused(run, "reassign", "lee", role="manager", people=["mia", "MIA"]).startswith(
+        "phase approval needs 2 approvals but only 1 of the people bound may vote there")
+    # a former clerk may not vote (not by clerk): two names, one eligible voter
+    run.do("reassign", "lee", role="clerk", people=["cy"])
+    assert refused(run, "reassign", "lee", role="manager", people=["mia", "cal"]).startswith(
+        "phase approval needs 2 approvals but only 1 of the people bound may vote there (mia)")
+    run.do("reassign", "lee", role="manager", people=["mia", "max"])
+    assert run.s.assignments["manager"] == ["mia", "max"]

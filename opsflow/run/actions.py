@@ -30,7 +30,7 @@ The controls they hold:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import policy
@@ -94,14 +94,20 @@ def _check_start(run: RunContext) -> None:
         raise RunError(f"nobody holds {'roles' if len(unbound) > 1 else 'role'} "
                        f"{'; '.join(unbound)}, so the run could not finish",
                        "bind somebody to each of them", code="role-unbound")
-    for phase in run.c.phases.values():
-        approval = phase.approval
+    _check_quorums(run, run.c.phases)
+
+
+def _check_quorums(run: RunContext, phases: Iterable[str]) -> None:
+    """Refuse people who leave an approval of ``phases`` unable to reach its quorum
+    (once every approving role is bound: a role bound later may bring the voters)."""
+    for pid in phases:
+        approval = run.phase(pid).approval
         if approval is None or not all(run.s.holders([r]) for r in approval.by):
-            continue  # (a role bound later may bring the voters it lacks)
+            continue
         voters = policy.eligible(approval, run.s)
         if len(voters) < policy.needed(approval.quorum):
             raise RunError(
-                f"phase {phase.id} needs {policy.describe_quorum(approval.quorum)} but only "
+                f"phase {pid} needs {policy.describe_quorum(approval.quorum)} but only "
                 f"{len(voters)} of the people bound may vote there ({listing(voters, 'nobody')})",
                 f"bind more people to {roles_text(list(approval.by))}", code="quorum-unreachable")
 
@@ -356,6 +362,11 @@ def _reassign(run: RunContext, a: dict[str, Any]) -> None:
     run.s.assignments[role] = people
     held = run.s.held.setdefault(role, [])
     held += [p for p in people if p not in held]
+    # what start refuses: an approval left unable to reach its quorum (one still to come,
+    # or open; a decided one is judged below)
+    _check_quorums(run, [pid for pid, phase in run.c.phases.items()
+                         if phase.approval is not None and decided.get(pid, "pending") == "pending"
+                         and role in (*phase.approval.by, *phase.approval.not_by)])
     for pid, before in decided.items():  # (a refusal discards these changes)
         if before != "pending" and run.policy(pid).outcome != before:
             raise RunError(f"the vote on phase {pid} is decided ({before}); this change of "

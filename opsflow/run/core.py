@@ -33,6 +33,7 @@ from .context import Change, RunContext
 from .errors import NotAllowed, RunError
 from .people import person_key
 from .state import RunState
+from .text import bad_text, shown
 
 __all__ = ["KINDS", "Action", "Change", "NotAllowed", "RunError", "apply", "replay"]
 
@@ -89,6 +90,10 @@ def _check_args(kind: str, args: Mapping[str, Any]) -> None:
             raise RunError(f"argument {name} of {kind} must be {wanted}, not "
                            f"{type(value).__name__}", f"give {name} as {wanted}",
                            code="bad-argument")
+        bad = bad_text(value)
+        if bad is not None:
+            raise RunError(f"argument {name} of {kind} holds bytes that are not UTF-8 "
+                           f"({shown(bad)[:80]})", "give it as UTF-8 text", code="bad-argument")
         if isinstance(value, str) and len(value) > MAX_TEXT:
             raise RunError(f"argument {name} of {kind} is {len(value)} characters long; at "
                            f"most {MAX_TEXT} are allowed", "shorten it", code="bad-argument")

@@ -274,14 +274,20 @@ class Engine:
         """Record a refused attempt, unless it repeats the last event (the same person
         trying the same thing again) or comes from somebody who never held a role in a
         run that is over (nothing they do there matters, and it must not fill the log)."""
+        from .text import KEPT, shown, summary
+
         state = RunState.from_dict(run.state)
         if run.status != "active" and actor not in state.ever_held(state.held):
             return
-        payload = {"attempt": action.to_dict(), "reason": str(exc),
+        reason = shown(str(exc))
+        payload = {"attempt": {**summary(action.args), "kind": action.kind},
+                   "reason": reason if len(reason) <= 5 * KEPT else reason[:5 * KEPT] + "…",
                    "error": type(exc).__name__}
-        phase = str(action.args.get("phase") or ",".join(run.phases)) or None
+        named = action.args.get("phase")
+        phase = (shown(named)[:KEPT] if isinstance(named, str) and named else
+                 ",".join(run.phases)) or None
         self.store.append_event(run.id, EventDraft(actor, "refused", now, phase, None, payload),
-                                collapse=True)
+                                collapse=_attempted)
 
     def roles_to_bind_later(self, run_id: int) -> dict[str, str]:
         """Role -> why: the roles nobody holds in run ``run_id`` that a phase of its SOP
@@ -394,6 +400,13 @@ class Engine:
         from .events import decode
 
         return [decode(record) for record in self.store.events(run_id)]
+
+
+def _attempted(payload: Mapping[str, Any]) -> object:
+    """What a refused attempt tried (its action's kind): a person's repeated refusals of
+    one kind are kept once per state of the run."""
+    attempt = payload.get("attempt")
+    return attempt.get("kind") if isinstance(attempt, Mapping) else None
 
 
 def _log(records: Iterable[EventRecord]) -> list[tuple[str, dt.datetime, Change]]:

@@ -19,10 +19,12 @@ import unicodedata
 
 from .errors import RunError
 
-__all__ = ["MAX_NAME", "person_key", "person_keys"]
+__all__ = ["MAX_NAME", "MAX_PEOPLE", "person_key", "person_keys"]
 
 #: the longest name accepted, in characters
 MAX_NAME = 64
+#: the most people one role may be bound to (start, reassign, the library)
+MAX_PEOPLE = 1000
 #: Unicode categories refused in a name: controls, format characters (zero-width,
 #: bidi overrides), surrogates, private use, unassigned, line and paragraph separators
 _REFUSED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -53,5 +55,8 @@ def person_keys(people: object, what: str) -> list[str]:
     if isinstance(people, str) or not isinstance(people, list | tuple):
         raise RunError(f"{what} must be a list of names, not {type(people).__name__}",
                        'give a list, like ["ann", "bob"]')
+    if len(people) > MAX_PEOPLE:
+        raise RunError(f"{what} are {len(people)} names; at most {MAX_PEOPLE} are allowed",
+                       "bind a team's members in smaller roles, or fewer people")
     named = [p for p in people if not (isinstance(p, str) and not p.strip())]
     return list(dict.fromkeys(person_key(p, "a person's name") for p in named))

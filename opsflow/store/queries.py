@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Integer, Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
@@ -125,6 +125,20 @@ SELECT_LAST_EVENT = (
     .where(EVENTS.c.run_id == bindparam("b_run_id"))
     .order_by(EVENTS.c.seq.desc())
     .limit(1)
+)
+
+
+#: the events after the run's last event of another action than ``b_action`` (a run's
+#: refusals since its last change)
+SELECT_SINCE_OTHER_ACTION = (
+    select(EVENTS.c.actor, EVENTS.c.payload)
+    .where(EVENTS.c.run_id == bindparam("b_run_id"))
+    .where(EVENTS.c.seq > func.coalesce(
+        select(func.max(EVENTS.c.seq))
+        .where(EVENTS.c.run_id == bindparam("b_run_id"))
+        .where(EVENTS.c.action != bindparam("b_action"))
+        .scalar_subquery(), 0))
+    .where(EVENTS.c.action == bindparam("b_action"))
 )
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -395,23 +395,30 @@ class Store:
         ).rowcount
         return records if changed == 1 else None
 
-    def append_event(self, run_id: int, event: EventDraft, *, collapse: bool = False) -> bool:
+    def append_event(self, run_id: int, event: EventDraft, *,
+                     collapse: Callable[[JsonDict], object] | None = None) -> bool:
         """Record an event that changes no state (e.g. a refused attempt); whether it was.
 
         Under the row lock: its time is never before the run's last event (the
-        chain's times never go backwards), and with ``collapse`` it is not
-        written when the last event is the same (same actor, action and payload).
+        chain's times never go backwards). With ``collapse`` (a key of a payload)
+        it is not written when an event of the same actor, action and key was
+        written since the run's last event of another action: a repeated refusal
+        is kept once per state of the run, whatever other refusals lie between.
         """
         self._heads.forget(run_id)
         with self._write() as connection:
             head = self._head(connection, run_id, lock=True)
+            if collapse is not None:
+                key = collapse(event.payload)
+                since = connection.execute(queries.SELECT_SINCE_OTHER_ACTION, {
+                    "b_run_id": run_id, "b_action": event.action})
+                if any(row.actor == event.actor and isinstance(row.payload, dict)
+                       and collapse(row.payload) == key for row in since):
+                    return False
             last = connection.execute(queries.SELECT_LAST_EVENT,
                                       {"b_run_id": run_id}).one_or_none()
             if last is not None:
                 last_at = to_utc(last.at)
-                if collapse and (last.actor, last.action, last.payload) == (
-                        event.actor, event.action, event.payload):
-                    return False
                 if event.at.tzinfo is not None and event.at < last_at:
                     event = replace(event, at=last_at)
             records = chain.chain(run_id, head.last_seq, head.last_hash, [event])
