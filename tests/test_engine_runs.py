@@ -284,6 +284,10 @@ def test_verify_detects_a_state_that_the_events_do_not_give(engine: Engine, sop_
      "WHERE hash = '{sop}'",
      "the pinned SOP source or its included files were changed after the run started (their "
      "hash is not the run's SOP hash)"),
+    ("UPDATE runs SET sop_id = 'other' WHERE id = {run}",
+     "the run's SOP id differs from the SOP it pinned (lists by SOP would be wrong)"),
+    ("UPDATE sops SET path = 'elsewhere.sop' WHERE hash = '{sop}'",
+     "the pinned SOP's path differ from its compiled form"),
 ])
 def test_verify_covers_what_a_decision_rests_on(engine: Engine, sop_file: Path, store_url: str,
                                                 sql: str, problem: str) -> None:
@@ -506,3 +510,27 @@ def test_alternating_refusals_are_kept_once_per_state(engine: Engine, sop_file: 
         engine.handoff(run_id, actor="mallory")
     assert len(_refusals(engine, run_id)) == 3
     assert engine.verify(run_id).problems == []
+
+
+def test_verify_fails_closed_when_an_included_text_is_gone(
+        engine: Engine, store_url: str, tmp_path: Path) -> None:
+    """Issue 20, item 2: nulling one stored include text made verify skip the whole pin
+    check; then `not by` could be dropped from the compiled form unseen."""
+    import json
+
+    from engine_support import ONBOARDING_PEOPLE
+
+    run_id = engine.start(SOPS / "employee-onboarding.sop", "Nina", ONBOARDING_PEOPLE,
+                          {"work-location": "office"}, actor="pat")
+    sop_hash = engine.store.get_run(run_id).sop_hash
+    compiled = engine.sop(sop_hash).compiled
+    assert compiled["format"] >= 2 and compiled["sop"]["includes"]
+    compiled["sop"]["includes"][0]["text"] = None
+    included = compiled["sop"]["includes"][0]["path"]
+    assert included.endswith("shared/company-roles.sop")
+    run_sql(store_url, "UPDATE sops SET compiled = '" + json.dumps(compiled).replace("'", "''")
+            + f"' WHERE hash = '{sop_hash}'")
+    with Engine(Store.open(store_url), engine.clock) as fresh:
+        assert fresh.verify(run_id).problems == [
+            f"the pinned SOP lacks the text of included file {included}, so its compiled "
+            "form cannot be checked against its source"]

@@ -37,14 +37,21 @@ def pin_problems(sop: SopRecord, compiled: CompiledSop) -> list[str]:
     from ..errors import SopError
     from .compiler import compile_sop
 
+    problems = _row_of_pin(sop, compiled)
     stored = {i.path: i.text for i in compiled.sop.includes if i.text is not None}
-    if compiled.sop.includes and len(stored) < len(compiled.sop.includes):
-        return []  # pinned before included texts were kept: nothing to compile them from
+    missing = [i.path for i in compiled.sop.includes if i.text is None]
+    if missing and sop.compiled.get("format") == 1:
+        # pinned before included texts were kept (2026-11-22): nothing to compile them from
+        # (docs/security.md names this limit)
+        return problems
+    if missing:  # fail closed: a text the pin should hold is gone
+        return [*problems, f"the pinned SOP lacks the text of included file "
+                           f"{', '.join(missing)}, so its compiled form cannot be checked "
+                           "against its source"]
     try:
         again = compile_sop(loads(sop.source, sop.path, files=stored), stored)
     except SopError as exc:
-        return [f"the pinned SOP source no longer compiles ({exc})"]
-    problems = []
+        return [*problems, f"the pinned SOP source no longer compiles ({exc})"]
     if again.hash != sop.hash:
         problems.append("the pinned SOP source or its included files were changed after the "
                         "run started (their hash is not the run's SOP hash)")
@@ -54,6 +61,15 @@ def pin_problems(sop: SopRecord, compiled: CompiledSop) -> list[str]:
         which = ", ".join(changed) or "transitions"
         problems.append(f"the stored compiled SOP differs from its source in: {which}")
     return problems
+
+
+def _row_of_pin(sop: SopRecord, compiled: CompiledSop) -> list[str]:
+    """The pinned SOP row's own columns against its compiled form."""
+    wrong = [name for name, row, pinned in (
+        ("id", sop.sop_id, compiled.sop.id), ("version", sop.version, compiled.sop.version),
+        ("path", sop.path, compiled.sop.path)) if row != pinned]
+    return [f"the pinned SOP's {', '.join(wrong)} differ from its compiled form"] if wrong \
+        else []
 
 
 def _work_key(items: Sequence[WorkItem]) -> list[tuple[str, str, str, str, str]]:
@@ -68,6 +84,9 @@ def row_problems(run: RunRecord, replayed: RunState, title: str | None,
     from ..store import WorkItem
 
     problems = []
+    if run.sop_id != compiled.sop.id:
+        problems.append("the run's SOP id differs from the SOP it pinned (lists by SOP would "
+                        "be wrong)")
     if title is not None and run.title != title.strip():
         problems.append("the run's title differs from the one it was started with")
     due = replayed.due_at()
