@@ -205,3 +205,30 @@ def test_a_second_publish_waits_for_the_first(library: Path, tmp_path: Path) -> 
         assert tree(site) == before
     assert second.wait(timeout=300) == 0
     assert not (site / "pages" / "purchase-request.html").exists()
+
+
+def test_a_fifo_in_the_output_folder_never_blocks_publish(library: Path, tmp_path: Path
+                                                          ) -> None:
+    """Issue 20, item 7: a FIFO named .opsflow-site.json in --out hung `publish`."""
+    out = tmp_path / "site"
+    out.mkdir()
+    os.mkfifo(out / MANIFEST_NAME)
+    done = subprocess.run([sys.executable, "-m", "opsflow", "publish", str(library), "--out",
+                           str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (out / MANIFEST_NAME).is_file()  # the pipe was replaced by the manifest
+    assert json.loads((out / MANIFEST_NAME).read_text("utf-8"))["entries"]
+
+
+def test_published_files_are_readable_by_a_web_server(library: Path, tmp_path: Path) -> None:
+    """Published files were 0600 (tempfile's mode for secrets): a web server running as
+    another user could not serve the site."""
+    out = tmp_path / "site"
+    old = os.umask(0o022)
+    try:
+        publish([library], out)
+    finally:
+        os.umask(old)
+    modes = {p.relative_to(out).as_posix(): p.stat().st_mode & 0o777
+             for p in out.rglob("*") if p.is_file() and p.name != ".opsflow-publish.lock"}
+    assert modes and set(modes.values()) == {0o644}, modes

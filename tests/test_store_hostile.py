@@ -83,13 +83,13 @@ def refusal(url: str) -> str:
         ),
         (
             "postgresql+psycopg://postgres@127.0.0.1:5432/test?connect_timeout=soon",
-            "the option connect_timeout='soon' in the database URL postgresql+psycopg://"
+            "the value of option connect_timeout in the database URL postgresql+psycopg://"
             "postgres@127.0.0.1:5432/test is not a number; write connect_timeout as whole "
             "digits, e.g. connect_timeout=10",
         ),
         (
-            "postgresql+psycopg://postgres@127.0.0.1:5432/test?sslmode=maybe",
-            "the option sslmode='maybe' in the database URL postgresql+psycopg://postgres@"
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test?sslmode=S3cretPW",
+            "the value of option sslmode in the database URL postgresql+psycopg://postgres@"
             "127.0.0.1:5432/test is not valid; use one of disable, allow, prefer, require, "
             "verify-ca, verify-full",
         ),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,8 +63,25 @@ def prepare_dir(path: Path) -> None:
         raise _fail(path, exc) from None
 
 
+def _file_mode() -> int:
+    """0666 less the umask: the mode ``open`` gives a new file (a web server reads a site
+    as another user; mkstemp's own 0600 is for secrets). Read from /proc where it can
+    be, since setting the umask to learn it is not safe with threads."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (mode 0666 less
+    the umask, as ``open`` would make it)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -72,6 +90,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            os.fchmod(handle.fileno(), _file_mode())
         os.replace(tmp, path)
     except OSError as exc:
         try:
@@ -81,12 +100,27 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise _fail(path, exc) from None
 
 
+#: the most bytes read back from a site file (more is not what publish wrote)
+_MAX_READ = 256 * 1024 * 1024
+
+
 def read_bytes(path: Path) -> bytes | None:
-    """The bytes of ``path``, or ``None`` when it cannot be read."""
+    """The bytes of ``path``, or ``None`` when it cannot be read or is not a regular file
+    (a FIFO or device left in the output folder would block the read; a link points
+    elsewhere)."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(_MAX_READ)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def remove_file(path: Path) -> bool:

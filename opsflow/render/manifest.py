@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .files import read_bytes
+
 __all__ = ["MANIFEST_NAME", "Entry", "Manifest", "dump_manifest", "read_manifest"]
 
 MANIFEST_NAME = ".opsflow-site.json"
@@ -52,7 +54,10 @@ def _entry(data: dict[str, Any]) -> Entry:
 def read_manifest(out_dir: Path) -> Manifest:
     """The manifest in ``out_dir``, or an empty one if missing or unreadable."""
     try:
-        data = json.loads((out_dir / MANIFEST_NAME).read_text("utf-8"))
+        raw = read_bytes(out_dir / MANIFEST_NAME)
+        if raw is None:
+            return Manifest()
+        data = json.loads(raw.decode("utf-8"))
         if data.get("format") != _FORMAT:
             return Manifest()
         entries = {rel: _entry(e) for rel, e in data["entries"].items()}

@@ -165,12 +165,12 @@ def _check_pg_options(parsed: URL, shown: str) -> None:
         choices = PG_CHOICES.get(key)
         if choices is not None and value not in choices:
             raise _refuse(
-                f"the option {key}={value!r} in the database URL {shown} is not valid",
+                f"the value of option {key} in the database URL {shown} is not valid",
                 f"use one of {', '.join(choices)}",
             )
         if key in PG_NUMBERS and not (value.isascii() and value.isdigit()
                                       and len(value) <= MAX_NUMBER_DIGITS):
             raise _refuse(
-                f"the option {key}={value!r} in the database URL {shown} is not a number",
+                f"the value of option {key} in the database URL {shown} is not a number",
                 f"write {key} as whole digits, e.g. {key}=10",
             )
