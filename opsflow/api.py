@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .errors import Diagnostic, SopError
+from .errors import ArgumentError, Diagnostic, SopError
 from .lang.checks import run_checks
 from .lang.loader import find_sop_files, parse_source, read_source
 from .lang.model import Sop
@@ -47,6 +47,16 @@ def _paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _typed(value: object, name: str, *, path: bool = False, optional: bool = False) -> None:
+    """Refuse an argument of the wrong type with one clear error (never coerce it)."""
+    if optional and value is None:
+        return
+    if isinstance(value, str) or (path and isinstance(value, os.PathLike)):
+        return
+    wanted = "a path (a str or an os.PathLike)" if path else "a str"
+    raise ArgumentError(f"{name} must be {wanted}, not {type(value).__name__}")
+
+
 def _read(text: str, filename: str, library: Library = None,
           files: Mapping[str, str] | None = None, texts: dict[str, str] | None = None
           ) -> tuple[Sop | None, list[Diagnostic]]:
@@ -70,8 +80,12 @@ def loads(text: str, filename: str = "<text>", library: Library = None,
     ``library``: a folder includes may also come from. ``files``: the texts of
     the included files by resolved path (as :func:`load_with_files` returns
     them); given, includes are taken from it and never from the disk.
-    Returns the model, or raises :class:`SopError` listing every error.
+    Returns the model, or raises :class:`SopError` listing every error (an argument of
+    the wrong type: :class:`ArgumentError`).
     """
+    _typed(text, "text")
+    _typed(filename, "filename")
+    _typed(library, "library", path=True, optional=True)
     return _raise_on_errors(*_read(text, filename, library, files))
 
 
@@ -83,6 +97,8 @@ def load(path: str | os.PathLike[str], library: Library = None) -> Sop:
 def load_with_files(path: str | os.PathLike[str], library: Library = None
                     ) -> tuple[Sop, dict[str, str]]:
     """:func:`load`, and the text of every file it included, by resolved path."""
+    _typed(path, "path", path=True)
+    _typed(library, "library", path=True, optional=True)
     try:
         text = read_source(path)
     except SopError as exc:
@@ -94,6 +110,9 @@ def load_with_files(path: str | os.PathLike[str], library: Library = None
 
 def check_text(text: str, filename: str = "<text>", library: Library = None) -> list[Diagnostic]:
     """Every diagnostic (errors and warnings) for one file's text."""
+    _typed(text, "text")
+    _typed(filename, "filename")
+    _typed(library, "library", path=True, optional=True)
     return sorted(_read(text, filename, library)[1], key=Diagnostic.sort_key)
 
 
@@ -114,13 +133,22 @@ class CheckReport:
         return [d for d in self.diagnostics if not d.is_error]
 
 
-def check_paths(paths: list[str], library: Library = None) -> CheckReport:
-    """Check files and folders (recursively); never raises for user mistakes.
+def check_paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+                library: Library = None) -> CheckReport:
+    """Check files and folders (recursively): one path or a list of them; never raises
+    for user mistakes (an argument of the wrong type: :class:`ArgumentError`).
 
     ``sources`` holds the text of each file checked whose real name ends in
     ``.sop`` (others are checked but their lines are never shown).
     """
-    files, problems = find_sop_files(paths)
+    given = [paths] if isinstance(paths, str | os.PathLike) else paths
+    if not isinstance(given, list | tuple):
+        raise ArgumentError(f"paths must be a path or a list of paths, not "
+                            f"{type(paths).__name__}")
+    for item in given:
+        _typed(item, "each of paths", path=True)
+    _typed(library, "library", path=True, optional=True)
+    files, problems = find_sop_files([os.fspath(p) for p in given])
     report = CheckReport(files=files, diagnostics=list(problems))
     for path in files:
         try:

@@ -28,6 +28,11 @@ class OpsflowError(Exception):
     exit_code = 1
 
 
+class ArgumentError(OpsflowError, TypeError):
+    """A library function was called with an argument of the wrong type; nothing was
+    read, stored or changed."""
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One problem in a ``.sop`` file: where, what, and how to fix it."""

@@ -29,6 +29,7 @@ untrusted input:
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import stat
 from collections.abc import Mapping
@@ -93,10 +94,24 @@ def _read_fd(fd: int, limit: int) -> bytes:
         return handle.read(limit)
 
 
+def _unreadable(name: str, exc: OSError) -> SopError:
+    hint = ("a file or folder name may be at most 255 bytes and a path 4096; shorten it"
+            if exc.errno == errno.ENAMETOOLONG else
+            "check that the file exists and that you may read it")
+    return _problem("E100", f"cannot read {name}: {exc.strerror or exc}", name, hint)
+
+
 def read_source(path: str | os.PathLike[str]) -> str:
     """The text of a ``.sop`` file, or a :class:`SopError` saying why not."""
     name = str(path)
-    p = Path(path)
+    try:
+        return _read_source(name)
+    except OSError as exc:  # a name too long, a folder we may not search, …
+        raise _unreadable(name, exc) from None
+
+
+def _read_source(name: str) -> str:
+    p = Path(name)
     if not p.exists():
         raise _problem("E100", f"no such file: {name}", name, "check the path and its spelling")
     if p.is_dir():
@@ -116,8 +131,7 @@ def read_source(path: str | os.PathLike[str]) -> str:
             raise not_regular
         data = _read_fd(fd, MAX_BYTES + 1)  # never more, whatever the file claims
     except OSError as exc:
-        raise _problem("E100", f"cannot read {name}: {exc.strerror or exc}", name,
-                       "check that the file exists and that you may read it") from None
+        raise _unreadable(name, exc) from None
     if len(data) > MAX_BYTES:
         raise _problem("E101", f"{name} is larger than {MAX_BYTES // (1024 * 1024)} MiB",
                        name, "split the procedure into several files")
@@ -383,6 +397,12 @@ def find_sop_files(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     for raw in paths:
         p = Path(raw)
+        try:
+            p.lstat()
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                problems.extend(_unreadable(raw, exc).diagnostics)
+                continue
         if p.is_dir():
             found, skipped = _search(raw)
             problems.extend(skipped)

@@ -59,7 +59,10 @@ def _assignments(run: RunContext, given: Mapping[str, Any]) -> dict[str, list[st
     return result
 
 
-def _field(run: RunContext, name: str, text: str) -> str:
+def _field(run: RunContext, name: str, text: object) -> str:
+    if not isinstance(text, str):
+        raise RunError(f"the value of field {name} must be text, not {type(text).__name__}",
+                       'give it as a string, like "12000"', code="bad-argument")
     spec = run.c.fields.get(name)
     if spec is None:
         raise RunError(f"unknown field {name}", f"fields of this SOP: {listing(run.c.fields)}",

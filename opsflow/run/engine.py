@@ -198,14 +198,10 @@ class Engine:
         now = self.clock.now()
         new = []
         for spec in runs:
-            action = Action("start", {
-                "title": spec.title.strip(),
-                "assignments": {r: p if isinstance(p, str) else list(p)
-                                for r, p in spec.assignments.items()},
-                "fields": dict(spec.fields)})
+            action = Action("start", _start_args(spec))
             state, changes = apply(compiled, None, action, actor, now)
             new.append(NewRun(sop_hash=record.hash, sop_id=record.sop_id,
-                              title=spec.title.strip(), now=now,
+                              title=action.args["title"], now=now,
                               events=self._drafts(person_key(actor), now, changes),
                               **self._index(compiled, state, now)))
         return self.store.create_runs(new)
@@ -332,7 +328,7 @@ class Engine:
     def reassign(self, run_id: int, role: str, people: Sequence[str], *,
                  actor: str) -> ActResult:
         return self._do(run_id, "reassign", actor, role=role,
-                        people=people if isinstance(people, str) else list(people))
+                        people=list(people) if isinstance(people, list | tuple) else people)
 
     def cancel(self, run_id: int, *, actor: str, reason: str = "") -> ActResult:
         return self._do(run_id, "cancel", actor, reason=reason)
@@ -400,6 +396,19 @@ class Engine:
         from .events import decode
 
         return [decode(record) for record in self.store.events(run_id)]
+
+
+def _start_args(spec: RunSpec) -> dict[str, Any]:
+    """The arguments of a ``start`` action from a :class:`RunSpec`, as given: the run
+    core refuses what is of the wrong type (a title that is not text, assignments or
+    fields that are not mappings) with one clear error, and never coerces it."""
+    assignments: Any = spec.assignments
+    if isinstance(assignments, Mapping):
+        assignments = {r: list(p) if isinstance(p, list | tuple) else p
+                       for r, p in assignments.items()}
+    fields: Any = dict(spec.fields) if isinstance(spec.fields, Mapping) else spec.fields
+    title = spec.title.strip() if isinstance(spec.title, str) else spec.title
+    return {"title": title, "assignments": assignments, "fields": fields}
 
 
 def _attempted(payload: Mapping[str, Any]) -> object:

@@ -66,6 +66,17 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+def _plain(value: Any) -> Any:
+    """``value`` if JSON holds it as it is (a bool, a whole number that fits 64 bits,
+    None), else its ``repr``, cut: a refused argument of the wrong type is stored as
+    what it was, never coerced."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
+    return shown(repr(value))[:KEPT]
+
+
 def summary(args: Mapping[str, Any]) -> dict[str, Any]:
     """A bounded, storable copy of an attempt's arguments (see the module docstring):
     the arguments, cut, plus ``"cut": {name: {"length": n, "sha256": hex}}`` when any
@@ -81,15 +92,16 @@ def summary(args: Mapping[str, Any]) -> dict[str, Any]:
                 text = text[:KEPT] + "…"
             kept[name] = text
         elif isinstance(value, list | tuple):
-            items = [shown(v)[:KEPT] if isinstance(v, str) else v for v in value[:KEPT_ITEMS]]
+            items = [shown(v)[:KEPT] if isinstance(v, str) else _plain(v)
+                     for v in value[:KEPT_ITEMS]]
             if len(value) > KEPT_ITEMS:
                 cut[name] = {"length": len(value), "sha256": _digest(
-                    [shown(v) if isinstance(v, str) else v for v in value])}
+                    [shown(v) if isinstance(v, str) else _plain(v) for v in value])}
             kept[name] = items
         elif isinstance(value, Mapping):
             kept[name] = summary(value)
         else:
-            kept[name] = value
+            kept[name] = _plain(value)
     if cut:
         kept["cut"] = cut
     return kept

@@ -14,6 +14,7 @@ __all__ = [
     "CorruptRowError",
     "DatabaseUnavailableError",
     "ForeignDatabaseError",
+    "RunIdError",
     "SchemaError",
     "StoreError",
     "UnknownRunError",
@@ -35,6 +36,15 @@ class ConflictError(StoreError):
         super().__init__(
             f"run {run_id} was changed by someone else while you were acting; run the command again"
         )
+
+
+class RunIdError(StoreError, TypeError):
+    """A run id that is not a whole number (a library caller's mistake)."""
+
+    def __init__(self, run_id: object) -> None:
+        self.run_id = run_id
+        super().__init__(f"a run id is a whole number, not {type(run_id).__name__}; give it "
+                         "as an int, like 12")
 
 
 class UnknownRunError(StoreError):

@@ -46,7 +46,7 @@ from sqlalchemy.engine import Connection
 from ..errors import OpsflowError
 from . import chain, database, migrate, queries
 from .coltypes import to_utc
-from .errors import ConflictError, UnknownRunError, UnknownSopError
+from .errors import ConflictError, RunIdError, UnknownRunError, UnknownSopError
 from .heads import Head, Heads
 from .queries import ASSIGNMENTS, RUNS, SOPS, WORK_ITEMS
 from .records import (
@@ -61,6 +61,20 @@ from .records import (
 )
 
 __all__ = ["Store"]
+
+
+#: the largest id a run can have (a signed 64-bit integer, as both databases store it)
+_MAX_ID = 2**63 - 1
+
+
+def _checked_id(run_id: object) -> int:
+    """``run_id`` if it can name a run: a whole number (not a bool or text), else a
+    :class:`RunIdError`; one out of range names no run (:class:`UnknownRunError`)."""
+    if isinstance(run_id, bool) or not isinstance(run_id, int):
+        raise RunIdError(run_id)
+    if not 1 <= run_id <= _MAX_ID:
+        raise UnknownRunError(run_id)
+    return run_id
 
 
 class Store:
@@ -273,6 +287,7 @@ class Store:
         return ids
 
     def get_run(self, run_id: int) -> RunRecord:
+        _checked_id(run_id)
         with self._read() as connection:
             row = connection.execute(
                 queries.SELECT_RUN_AND_HEAD, {"b_run_id": run_id}
@@ -405,6 +420,7 @@ class Store:
         written since the run's last event of another action: a repeated refusal
         is kept once per state of the run, whatever other refusals lie between.
         """
+        _checked_id(run_id)
         self._heads.forget(run_id)
         with self._write() as connection:
             head = self._head(connection, run_id, lock=True)
@@ -437,6 +453,7 @@ class Store:
 
     def events(self, run_id: int) -> list[EventRecord]:
         """A run's events in order."""
+        _checked_id(run_id)
         with self._read() as connection:
             records = self._event_records(connection, run_id)
             if not records:
@@ -502,6 +519,7 @@ class Store:
 
     def projections(self, run_id: int) -> tuple[list[tuple[str, str]], list[WorkItem]]:
         """The run's stored assignment pairs and work items (``verify`` checks them)."""
+        _checked_id(run_id)
         with self._read() as connection:
             self._head(connection, run_id, lock=False)
             pairs = sorted((row.role, row.person) for row in connection.execute(
@@ -517,6 +535,7 @@ class Store:
 
     def verify_chain(self, run_id: int) -> list[str]:
         """Problems in a run's event log (edited, deleted, reordered rows); ``[]`` if intact."""
+        _checked_id(run_id)
         with self._read() as connection:
             head = self._head(connection, run_id, lock=False)
             events = self._event_records(connection, run_id)
