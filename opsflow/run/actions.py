@@ -39,7 +39,7 @@ from .clock import to_iso
 from .context import RunContext
 from .errors import NotAllowed, RunError
 from .fieldvalues import FieldValueError, parse_value
-from .people import person_keys
+from .people import lookalikes, person_keys
 
 __all__ = ["ACTIONS", "DECISIONS", "start"]
 
@@ -57,6 +57,17 @@ def _assignments(run: RunContext, given: Mapping[str, Any]) -> dict[str, list[st
             raise RunError(f"role {role} needs at least one person", "name who holds it")
         result[role] = keys
     return result
+
+
+def _refuse_lookalikes(keys: Iterable[str]) -> None:
+    """Refuse two names of one run that look alike: they could not be told apart."""
+    pair = lookalikes(keys)
+    if pair is not None:
+        shown = "; ".join(f"{name}: " + " ".join(f"U+{ord(c):04X}" for c in name)
+                          for name in pair)
+        raise RunError(f"{pair[0]} and {pair[1]} look alike ({shown}): two people of one "
+                       "run must be told apart at a glance", "use one spelling for one person",
+                       code="lookalike")
 
 
 def _field(run: RunContext, name: str, text: object) -> str:
@@ -120,6 +131,7 @@ def start(run: RunContext, a: Mapping[str, Any]) -> None:
     if not title:
         raise RunError("a run needs a title", 'give one, like "ACME spring campaign"')
     run.s.assignments = _assignments(run, a.get("assignments", {}))
+    _refuse_lookalikes(p for people in run.s.assignments.values() for p in people)
     run.s.held = {role: list(people) for role, people in run.s.assignments.items()}
     run.s.fields = {n: _field(run, n, v) for n, v in a.get("fields", {}).items()}
     _check_start(run)
@@ -332,6 +344,8 @@ def _reassign(run: RunContext, a: dict[str, Any]) -> None:
                                       else "")
     require(run.s, run.actor, run.c.reassign_roles(role, run.s.phases), what)
     previous = run.s.assignments.get(role, [])
+    _refuse_lookalikes([*(p for held in (run.s.held, run.s.assignments) for ps in held.values()
+                          for p in ps), *people])
     if previous == people:
         raise RunError(f"role {role} is already held by {listing(people)}", "nothing to do")
     if run.actor in people and run.actor not in previous:
