@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("opsflow.cli.runview_cmd:list_runs", "List runs with filters."),
     "history": ("opsflow.cli.runview_cmd:history", "Every event of a run."),
     "verify": ("opsflow.cli.runview_cmd:verify", "Check a run's event chain and replayed state."),
+    "checkpoint": ("opsflow.cli.runview_cmd:checkpoint_cmd",
+                   "Sign every run's head into a checkpoint file."),
 }
 
 

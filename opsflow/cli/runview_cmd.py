@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..run.status import render_status, when
 from .common import clean, term
 from .db_cmd import database_options
-from .run_options import acting, actor_option, open_engine, person, reads_a_run
+from .run_options import (
+    MAX_RUN_ID,
+    Number,
+    acting,
+    actor_option,
+    open_engine,
+    person,
+    reads_a_run,
+)
 
 if TYPE_CHECKING:
     from ..run.events import Event, Moved
@@ -216,19 +225,100 @@ def history(run_id: int, output: str, db_url: str | None, workspace: str | None)
         click.echo(f"{event.seq:>4} {when(event.at)} {shown(event.actor)}: {describe(event)}")
 
 
-@reads_a_run("verify")
-def verify(run_id: int, db_url: str | None, workspace: str | None) -> None:
+def _checkpoints(file: str | None, key: str | None) -> tuple[Any, list[str]]:
+    """The latest signed checkpoint per run, and problems with the file (None, [] when no
+    checkpoint file is named)."""
+    if file is None:
+        return None, []
+    if key is None:
+        raise click.UsageError("checking against checkpoints needs their key: add --key "
+                               "FILE.pub or set OPSFLOW_CHECKPOINT_KEY")
+    from ..run import checkpoint
+
+    return checkpoint.read(Path(file), checkpoint.verifier(Path(key)))
+
+
+@click.command("verify")
+@click.argument("run_id", metavar="[RUN]", type=Number("a run id", MAX_RUN_ID), required=False)
+@click.option("--all", "every", is_flag=True, help="Verify every run.")
+@click.option("--checkpoints", "checkpoint_file", envvar="OPSFLOW_CHECKPOINTS", metavar="FILE",
+              help="Also check against the signed checkpoints in FILE "
+                   "(env OPSFLOW_CHECKPOINTS).")
+@click.option("--key", envvar="OPSFLOW_CHECKPOINT_KEY", metavar="FILE",
+              help="The checkpoint key (its .pub file is enough; env OPSFLOW_CHECKPOINT_KEY).")
+@database_options
+def verify(run_id: int | None, every: bool, checkpoint_file: str | None, key: str | None,
+           db_url: str | None, workspace: str | None) -> None:
     """Check a run's hash-chained event log and that replaying it gives its state.
 
+    With --checkpoints, also check that each run still holds the events its latest
+    signed checkpoint names (`opsflow checkpoint`): events cut from the end, a head
+    moved back or a run rewritten before that checkpoint are found.
+
     \b
-    Example:
+    Examples:
       opsflow verify 12
+      opsflow verify --all --checkpoints /secure/opsflow.checkpoints --key signing.pub
     """
+    if every == (run_id is not None):
+        raise click.UsageError("name one RUN, or give --all")
+    checkpoints, problems = _checkpoints(checkpoint_file, key)
     with open_engine(db_url, workspace) as engine:
-        report = engine.verify(run_id)
-    if report.ok:
-        click.echo(f"run {run_id}: {report.events} events, chain intact, state matches replay")
-        return
-    for problem in report.problems:
+        runs = [run_id] if run_id is not None else [r for r, _, _ in engine.store.heads()]
+        reports = [engine.verify(r, checkpoints) for r in runs]
+        if every and checkpoints is not None:
+            problems += [f"run {r} was checkpointed but is not in the database: it was "
+                         "deleted" for r in sorted(set(checkpoints) - set(runs))]
+    for report in reports:
+        if report.ok:
+            anchored = " and agrees with its checkpoint" if checkpoints is not None and \
+                report.run_id in checkpoints else ""
+            click.echo(f"run {report.run_id}: {report.events} events, chain intact, state "
+                       f"matches replay{anchored}")
+    for problem in [*problems, *(f"run {r.run_id}: {p}" if every else p
+                                 for r in reports for p in r.problems)]:
         click.echo(f"problem: {term(problem)}", err=True)
-    raise click.exceptions.Exit(1)
+    if problems or any(not r.ok for r in reports):
+        raise click.exceptions.Exit(1)
+
+
+@click.command("checkpoint")
+@click.option("--key", envvar="OPSFLOW_CHECKPOINT_KEY", metavar="FILE",
+              help="The Ed25519 private key that signs (env OPSFLOW_CHECKPOINT_KEY); keep it "
+                   "away from the database.")
+@click.option("--file", "checkpoint_file", envvar="OPSFLOW_CHECKPOINTS", metavar="FILE",
+              help="The checkpoint file to append to (env OPSFLOW_CHECKPOINTS); keep it away "
+                   "from the database.")
+@click.option("--new-key", metavar="FILE", help="Make a new signing key in FILE (and FILE.pub) "
+              "and stop.")
+@database_options
+def checkpoint_cmd(key: str | None, checkpoint_file: str | None, new_key: str | None,
+                   db_url: str | None, workspace: str | None) -> None:
+    """Sign every run's head (run, last event, its hash, the time) into a checkpoint file.
+
+    Run it regularly (say from cron) with a key the database's administrators do not
+    hold; `opsflow verify --all --checkpoints FILE` then finds any run cut, moved back
+    or rewritten before the last checkpoint.
+
+    \b
+    Examples:
+      opsflow checkpoint --new-key /secure/signing.key
+      opsflow checkpoint --key /secure/signing.key --file /secure/opsflow.checkpoints
+    """
+    import datetime as dt
+
+    from ..run import checkpoint
+
+    if new_key is not None:
+        fingerprint = checkpoint.new_key(Path(new_key))
+        click.echo(f"made key {fingerprint} in {term(new_key)} (public: {term(new_key)}.pub)")
+        return
+    if key is None or checkpoint_file is None:
+        raise click.UsageError("checkpoint needs --key FILE and --file FILE (or "
+                               "OPSFLOW_CHECKPOINT_KEY and OPSFLOW_CHECKPOINTS)")
+    signer = checkpoint.signer(Path(key))
+    with open_engine(db_url, workspace) as engine:
+        heads = engine.store.heads()
+    # the system clock, not a movable engine clock: a checkpoint says when it was made
+    count = checkpoint.append(Path(checkpoint_file), signer, heads, dt.datetime.now(dt.UTC))
+    click.echo(f"signed {count} run{'' if count == 1 else 's'} into {term(checkpoint_file)}")

@@ -52,6 +52,7 @@ from .status import RunStatus, build_status, work_items
 
 if TYPE_CHECKING:
     from ..lang.model import Sop
+    from .checkpoint import Checkpoint
     from .core import Action, Change
     from .events import Event
 
@@ -364,15 +365,20 @@ class Engine:
     def history(self, run_id: int) -> list[EventRecord]:
         return self.store.events(run_id)
 
-    def verify(self, run_id: int) -> VerifyReport:
-        """Check the run's event chain and that replaying it gives the stored state."""
-        from . import audit
+    def verify(self, run_id: int, checkpoints: Mapping[int, Checkpoint] | None = None
+               ) -> VerifyReport:
+        """Check the run's event chain and that replaying it gives the stored state; with
+        ``checkpoints`` (from :func:`opsflow.run.checkpoint.read`), also that the log
+        still holds the event its latest signed checkpoint names."""
+        from . import audit, checkpoint
         from .core import replay
         from .events import Started, Unreadable, decode
 
         run = self.store.get_run(run_id)
         events = self.store.events(run_id)
         problems = list(self.store.verify_chain(run_id))
+        if checkpoints is not None:
+            problems += checkpoint.problems(checkpoints.get(run_id), events)
         typed = [decode(e) for e in events]
         problems += [f"event {e.seq} ({e.action}) cannot be read: {t.reason}"
                      for e, t in zip(events, typed, strict=True) if isinstance(t, Unreadable)]

@@ -63,8 +63,8 @@ from .records import (
 __all__ = ["Store"]
 
 
-#: the largest id a run can have (a signed 64-bit integer, as both databases store it)
-_MAX_ID = 2**63 - 1
+#: the largest id a run can have (the id column is a 32-bit integer on PostgreSQL)
+_MAX_ID = 2**31 - 1
 
 
 def _checked_id(run_id: object) -> int:
@@ -532,6 +532,13 @@ class Store:
                                WORK_ITEMS.c.title, WORK_ITEMS.c.due_at).where(
                             WORK_ITEMS.c.run_id == run_id).order_by(WORK_ITEMS.c.id))]
         return pairs, work
+
+    def heads(self) -> list[tuple[int, int, str]]:
+        """Every run's ``(id, last seq, last hash)``, by id (what a checkpoint signs)."""
+        statement = select(RUNS.c.id, RUNS.c.last_seq, RUNS.c.last_hash).order_by(RUNS.c.id)
+        with self._read() as connection:
+            return [(row.id, row.last_seq, row.last_hash) for row in
+                    connection.execute(statement)]
 
     def verify_chain(self, run_id: int) -> list[str]:
         """Problems in a run's event log (edited, deleted, reordered rows); ``[]`` if intact."""
