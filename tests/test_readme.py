@@ -39,6 +39,8 @@ def test_readme_run_commands_work(tmp_path: Path) -> None:
     script = block.group(1).replace("sops/", f"{ROOT / 'sops'}/")
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     env.pop("OPSFLOW_DATABASE_URL", None)
+    env["HOME"] = str(tmp_path / "home")  # the README's ~/ files land in the test's folder
+    (tmp_path / "home").mkdir()
     proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

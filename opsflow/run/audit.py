@@ -55,7 +55,8 @@ def pin_problems(sop: SopRecord, compiled: CompiledSop) -> list[str]:
     if again.hash != sop.hash:
         problems.append("the pinned SOP source or its included files were changed after the "
                         "run started (their hash is not the run's SOP hash)")
-    parts = ("start", "states", "roles", "fields", "events", "phases", "parallels", "guards")
+    parts = ("sop", "start", "states", "roles", "fields", "events", "phases", "parallels",
+             "guards")
     changed = [p for p in parts if getattr(again, p) != getattr(compiled, p)]
     if changed or (set(again.transitions) != set(compiled.transitions) and compiled.format > 1):
         which = ", ".join(changed) or "transitions"
@@ -79,11 +80,14 @@ def _work_key(items: Sequence[WorkItem]) -> list[tuple[str, str, str, str, str]]
 
 def row_problems(run: RunRecord, replayed: RunState, title: str | None,
                  compiled: CompiledSop, assignments: list[tuple[str, str]],
-                 work: list[WorkItem]) -> list[str]:
-    """How the run row and its projections differ from the replayed state."""
+                 work: list[WorkItem], started: dt.datetime | None = None) -> list[str]:
+    """How the run row and its projections differ from the replayed state (``started``:
+    the time of the start event)."""
     from ..store import WorkItem
 
     problems = []
+    if started is not None and run.started_at != started:
+        problems.append("the run's start time differs from its start event")
     if run.sop_id != compiled.sop.id:
         problems.append("the run's SOP id differs from the SOP it pinned (lists by SOP would "
                         "be wrong)")

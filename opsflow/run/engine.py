@@ -392,9 +392,11 @@ class Engine:
         else:
             problems += _state_differences(state, run)
             problems += invariants.problems(compiled, state)
-            title = next((t.title for t in typed if isinstance(t, Started)), None)
+            first = next((t for t in typed if isinstance(t, Started)), None)
+            title = None if first is None else first.title
             pairs, work = self.store.projections(run_id)
-            problems += audit.row_problems(run, state, title, compiled, pairs, work)
+            problems += audit.row_problems(run, state, title, compiled, pairs, work,
+                                           None if first is None else first.at)
         return VerifyReport(run_id, len(events), problems)
 
     def timeline(self, run_id: int) -> list[Event]:
