@@ -20,7 +20,7 @@ from opsflow.cli import cli
 from opsflow.store import SchemaError, SopRecord, Store, admin, database, migrate
 from opsflow.store.schema import Base
 
-TABLES = {"alembic_version", "sops", "runs", "events", "work_items", "assignments"}
+TABLES = {"alembic_version", "sops", "runs", "events", "work_items", "assignments", "marks"}
 
 
 def _tables(url: str) -> set[str]:

@@ -275,6 +275,8 @@ def verify(run_id: int | None, every: bool, checkpoint_file: str | None, key: st
                 report.run_id in checkpoints else ""
             click.echo(f"run {report.run_id}: {report.events} events, chain intact, state "
                        f"matches replay{anchored}")
+    for note in dict.fromkeys(n for r in reports for n in r.notes):
+        click.echo(f"note: {term(note)}", err=True)
     for problem in [*problems, *(f"run {r.run_id}: {p}" if every else p
                                  for r in reports for p in r.problems)]:
         click.echo(f"problem: {term(problem)}", err=True)

@@ -1,7 +1,11 @@
 """Time for the run engine: the clock object and due-time arithmetic.
 
-Every time the engine uses comes from one :class:`Clock`, so tests can move
-it (:class:`FixedClock`). Times are timezone-aware UTC datetimes.
+Every time the engine uses comes from one :class:`Clock`. In use that is a
+*trusted* clock: :class:`StoreClock`, the database server's clock on
+PostgreSQL (one clock for every member of a team, whatever their machines
+say) and the system clock on SQLite. Tests move a :class:`FixedClock`,
+which is not trusted: an engine that writes with it marks the database, and
+``verify`` says so. Times are timezone-aware UTC datetimes.
 :func:`add_duration` turns an SOP duration (``4 hours``, ``2 business
 days``) into a due time; business days skip Saturdays and Sundays (in UTC;
 public holidays are not known to opsflow).
@@ -16,7 +20,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Protocol
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "add_duration", "from_iso", "to_iso", "utc"]
+__all__ = ["Clock", "FixedClock", "StoreClock", "SystemClock", "add_duration", "from_iso",
+           "to_iso", "utc"]
 
 _PLAIN_UNITS = {
     "minutes": dt.timedelta(minutes=1),
@@ -45,14 +50,36 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock."""
+    """The real clock of this machine."""
+
+    trusted = True
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
 
+class _HasNow(Protocol):
+    def now(self) -> dt.datetime: ...
+
+
+class StoreClock:
+    """The clock of the store's database: the server's on PostgreSQL, the system's on
+    SQLite (``Store.now``); the engine's default."""
+
+    trusted = True
+
+    def __init__(self, store: _HasNow) -> None:
+        self._store = store
+
+    def now(self) -> dt.datetime:
+        return utc(self._store.now())
+
+
 class FixedClock:
-    """A clock that stands still until a test moves it."""
+    """A clock that stands still until a test moves it (not trusted: see the module
+    docstring)."""
+
+    trusted = False
 
     def __init__(self, start: dt.datetime) -> None:
         self._now = utc(start)

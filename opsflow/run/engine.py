@@ -42,7 +42,7 @@ from ..store import (
     WorkItemRecord,
 )
 from . import invariants
-from .clock import Clock, SystemClock
+from .clock import Clock, StoreClock
 from .compiled import CompiledSop
 from .errors import RunError
 from .people import person_key
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RETRIED", "ActResult", "Engine", "InboxItem", "VerifyReport"]
 
+#: the mark a database gets once an engine with an untrusted clock wrote to it
+MOVABLE_CLOCK = "movable-clock"
 #: actions retried automatically after a concurrent update (see the module docstring)
 RETRIED = frozenset({"tick", "untick", "vote"})
 #: how many runs an engine remembers as it last wrote them
@@ -87,11 +89,14 @@ class InboxItem(NamedTuple):
 
 
 class VerifyReport(NamedTuple):
-    """What ``verify`` found: the event chain and the replayed state."""
+    """What ``verify`` found: the event chain and the replayed state; ``notes``: what
+    limits the evidence without being a problem of the run (a movable clock wrote to
+    the database)."""
 
     run_id: int
     events: int
     problems: list[str]
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -103,7 +108,9 @@ class Engine:
 
     def __init__(self, store: Store, clock: Clock | None = None, *, retries: int = 5) -> None:
         self.store = store
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or StoreClock(store)
+        #: whether the database knows that this engine's clock is one tests move
+        self._marked = bool(getattr(self.clock, "trusted", False))
         self.retries = retries
         #: how many times an action was retried after a concurrent update
         self.retried = 0
@@ -205,6 +212,7 @@ class Engine:
                               title=action.args["title"], now=now,
                               events=self._drafts(person_key(actor), now, changes),
                               **self._index(compiled, state, now)))
+        self._mark_clock()
         return self.store.create_runs(new)
 
     def act(self, run_id: int, action: Action, actor: str) -> ActResult:
@@ -236,6 +244,7 @@ class Engine:
                 self._refused(run, action, actor, now, exc)
                 raise exc.prefixed(f"run {run_id}: ") from None
             try:
+                self._mark_clock()
                 stored = self.store.update_run(
                     run_id, expected_version=run.version, now=now,
                     events=self._drafts(actor, now, changes),
@@ -261,6 +270,13 @@ class Engine:
             return RunState.from_dict(run.state)  # verify reports why; act on what is stored
         return state
 
+    def _mark_clock(self) -> None:
+        """Before this engine's first write: record in the database that its clock is
+        one tests move (once; a trusted clock records nothing)."""
+        if not self._marked:
+            self.store.mark(MOVABLE_CLOCK, type(self.clock).__name__)
+            self._marked = True
+
     def _remember(self, run: RunRecord) -> None:
         if len(self._runs) >= _CACHED_RUNS:
             self._runs.pop(next(iter(self._runs)))
@@ -283,6 +299,7 @@ class Engine:
         named = action.args.get("phase")
         phase = (shown(named)[:KEPT] if isinstance(named, str) and named else
                  ",".join(run.phases)) or None
+        self._mark_clock()
         self.store.append_event(run.id, EventDraft(actor, "refused", now, phase, None, payload),
                                 collapse=_attempted)
 
@@ -397,7 +414,12 @@ class Engine:
             pairs, work = self.store.projections(run_id)
             problems += audit.row_problems(run, state, title, compiled, pairs, work,
                                            None if first is None else first.at)
-        return VerifyReport(run_id, len(events), problems)
+        notes = []
+        moved = self.store.marks().get(MOVABLE_CLOCK)
+        if moved is not None:
+            notes.append(f"a clock that tests move ({moved}) wrote to this database: its "
+                         "event times are not evidence")
+        return VerifyReport(run_id, len(events), problems, tuple(notes))
 
     def timeline(self, run_id: int) -> list[Event]:
         """The run's events, oldest first, as typed events (see :mod:`opsflow.run.events`)."""

@@ -40,6 +40,7 @@ RUNS = Base.metadata.tables["runs"]
 EVENTS = Base.metadata.tables["events"]
 WORK_ITEMS = Base.metadata.tables["work_items"]
 ASSIGNMENTS = Base.metadata.tables["assignments"]
+MARKS = Base.metadata.tables["marks"]
 
 RUN_COLUMNS = (
     RUNS.c.id,

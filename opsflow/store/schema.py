@@ -114,6 +114,17 @@ class WorkItemRow(Base):
     due_at: Mapped[datetime | None]
 
 
+class MarkRow(Base):
+    """Facts about the database itself, each recorded once (``movable-clock``: an
+    engine with a clock tests move wrote to it, so its event times are not evidence)."""
+
+    __tablename__ = "marks"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
 class AssignmentRow(Base):
     __tablename__ = "assignments"
 

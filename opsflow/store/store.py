@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection
 
 from ..errors import OpsflowError
@@ -48,7 +48,7 @@ from . import chain, database, migrate, queries
 from .coltypes import to_utc
 from .errors import ConflictError, RunIdError, UnknownRunError, UnknownSopError
 from .heads import Head, Heads
-from .queries import ASSIGNMENTS, RUNS, SOPS, WORK_ITEMS
+from .queries import ASSIGNMENTS, MARKS, RUNS, SOPS, WORK_ITEMS
 from .records import (
     EventDraft,
     EventRecord,
@@ -532,6 +532,30 @@ class Store:
                                WORK_ITEMS.c.title, WORK_ITEMS.c.due_at).where(
                             WORK_ITEMS.c.run_id == run_id).order_by(WORK_ITEMS.c.id))]
         return pairs, work
+
+    def now(self) -> datetime:
+        """The database's time: the server's clock on PostgreSQL (one clock for every
+        process of a team), this machine's on SQLite."""
+        if self._sqlite:
+            return datetime.now(UTC)
+        with self._read() as connection:
+            value = connection.execute(text("SELECT clock_timestamp()")).scalar_one()
+        return to_utc(value)
+
+    def mark(self, name: str, value: str) -> None:
+        """Record once that ``name`` happened to this database (e.g. a movable clock
+        wrote to it); later calls keep the first record."""
+        dialect = importlib.import_module(f"sqlalchemy.dialects.{self._engine.dialect.name}")
+        statement = dialect.insert(MARKS).values(
+            name=name, value=value, at=datetime.now(UTC)).on_conflict_do_nothing()
+        with self._write() as connection:
+            connection.execute(statement)
+
+    def marks(self) -> dict[str, str]:
+        """What :meth:`mark` recorded: name -> value."""
+        with self._read() as connection:
+            return {row.name: row.value for row in connection.execute(
+                select(MARKS.c.name, MARKS.c.value))}
 
     def heads(self) -> list[tuple[int, int, str]]:
         """Every run's ``(id, last seq, last hash)``, by id (what a checkpoint signs)."""
