@@ -9,6 +9,7 @@ engine (ticks, votes) or reported as ConflictError.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from opsflow.run.engine import Engine
 from opsflow.store import Store
 
 SPAWN = multiprocessing.get_context("spawn")
-WORKERS = 4
+WORKERS = 8
 ROUNDS = 80
 
 
@@ -45,7 +46,11 @@ def test_processes_hammering_the_same_runs_lose_nothing(store_url: str, tmp_path
         for run_id in run_ids:
             report = engine.verify(run_id)
             assert report.problems == [], report
-            seqs = [e.seq for e in engine.history(run_id)]
-            assert seqs == list(range(1, len(seqs) + 1))
+            events = engine.history(run_id)
+            assert [e.seq for e in events] == list(range(1, len(events) + 1))
+            # times never go backwards along the chain: each is taken under the run's lock
+            backwards = [(a.seq, a.action, a.at, b.seq, b.action, b.at)
+                         for a, b in itertools.pairwise(events) if b.at < a.at]
+            assert backwards == []
     assert total["events"] > 0 and total["refused"] > 0
     assert total["conflicts"] + total["retried"] > 0, total  # the processes did collide

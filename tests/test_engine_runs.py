@@ -534,3 +534,21 @@ def test_verify_fails_closed_when_an_included_text_is_gone(
         assert fresh.verify(run_id).problems == [
             f"the pinned SOP lacks the text of included file {included}, so its compiled "
             "form cannot be checked against its source"]
+
+
+def test_verify_reports_times_that_go_backwards(engine: Engine, sop_file: Path) -> None:
+    """Issue 21, item 3: a chain whose times go backwards lies about the order. The engine
+    never writes one (tests/test_engine_concurrency.py); a writer that does not lock the
+    run could, and verify says so."""
+    from opsflow.store import EventDraft
+
+    run_id = start_content(engine, sop_file)
+    run = engine.store.get_run(run_id)
+    pairs, work = engine.store.projections(run_id)
+    engine.store.update_run(
+        run_id, expected_version=run.version, status=run.status, phases=run.phases,
+        state=run.state, due_at=run.due_at, assignments=pairs, work=work, now=T0,
+        events=[EventDraft("mallory", "refused", T0 - dt.timedelta(hours=1), "brief", None,
+                           {"attempt": {"kind": "handoff"}, "reason": "x", "error": "E"})])
+    assert engine.verify(run_id).problems == [
+        "event 2 is dated before event 1: the log's times go backwards"]

@@ -3,6 +3,8 @@ run row since (another store, raw SQL), the update conflicts or chains on the st
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy
 from store_support import T0, bump, new_run, rewrite, run_sql
@@ -45,7 +47,8 @@ def test_work_items_changed_outside_the_store_are_rewritten(store: Store, store_
     run_sql(store_url, "DELETE FROM work_items", "UPDATE runs SET work_digest = ''")
     assert store.inbox("ann") == []
     work = [WorkItem("ann", "owner", "a", "Run: step 1", None)]  # what bump wrote
-    again = rewrite(store, run, [("owner", "ann")], work, [EventDraft("ann", "note", T0)])
+    later = T0 + timedelta(minutes=1)  # never before the run's last event (a bump at T0+1s)
+    again = rewrite(store, run, [("owner", "ann")], work, [EventDraft("ann", "note", later)])
     assert [(item.run_id, item.title) for item in store.inbox("ann")] == [(again.id, "Run: step 1")]
 
 

@@ -24,6 +24,7 @@ This module does not parse arguments or print (see :mod:`opsflow.cli.runs_cmd`).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -34,6 +35,7 @@ from ..store import (
     ConflictError,
     EventDraft,
     EventRecord,
+    EventTimeBehindError,
     NewRun,
     RunRecord,
     SopRecord,
@@ -228,13 +230,14 @@ class Engine:
 
         actor = person_key(actor, "the person acting")
         attempt = 0
+        floor: dt.datetime | None = None  # the run's last event time, if newer than our clock
         while True:
             cached = self._runs.pop(run_id, None)
             if cached is None:
                 attempt += 1
             run = cached or self.store.get_run(run_id)
             compiled = self.compiled(run.sop_hash)
-            now = self.clock.now()
+            now = _not_before(self.clock.now(), run.updated_at, floor)
             try:
                 state, changes = apply(compiled, self._current(run, compiled), action, actor,
                                        now)
@@ -249,6 +252,13 @@ class Engine:
                     run_id, expected_version=run.version, now=now,
                     events=self._drafts(actor, now, changes),
                     **self._index(compiled, state, now))
+            except EventTimeBehindError as exc:
+                # someone recorded an event after our clock reading: nothing about the
+                # run's rules changed, so act again at a time no earlier than theirs
+                if attempt > self.retries:
+                    raise
+                floor = exc.last_at
+                continue
             except ConflictError:
                 if cached is None and (action.kind not in RETRIED or attempt > self.retries):
                     raise
@@ -394,6 +404,8 @@ class Engine:
         run = self.store.get_run(run_id)
         events = self.store.events(run_id)
         problems = list(self.store.verify_chain(run_id))
+        problems += [f"event {b.seq} is dated before event {a.seq}: the log's times go "
+                     "backwards" for a, b in itertools.pairwise(events) if b.at < a.at]
         if checkpoints is not None:
             problems += checkpoint.problems(checkpoints.get(run_id), events)
         typed = [decode(e) for e in events]
@@ -446,6 +458,15 @@ def _attempted(payload: Mapping[str, Any]) -> object:
     one kind are kept once per state of the run."""
     attempt = payload.get("attempt")
     return attempt.get("kind") if isinstance(attempt, Mapping) else None
+
+
+def _not_before(now: dt.datetime, *floors: dt.datetime | None) -> dt.datetime:
+    """``now``, or the latest of ``floors`` if that is later: a run's events are
+    recorded in time order even when this machine's clock is behind the one that
+    recorded the run's last event."""
+    if now.tzinfo is None:
+        return now
+    return max([now, *(f for f in floors if f is not None and f.tzinfo is not None)])
 
 
 def _log(records: Iterable[EventRecord]) -> list[tuple[str, dt.datetime, Change]]:

@@ -7,12 +7,15 @@ URLs in messages never contain a password.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ..errors import OpsflowError
 
 __all__ = [
     "ConflictError",
     "CorruptRowError",
     "DatabaseUnavailableError",
+    "EventTimeBehindError",
     "ForeignDatabaseError",
     "RunIdError",
     "SchemaError",
@@ -45,6 +48,19 @@ class RunIdError(StoreError, TypeError):
         self.run_id = run_id
         super().__init__(f"a run id is a whole number, not {type(run_id).__name__}; give it "
                          "as an int, like 12")
+
+
+class EventTimeBehindError(ConflictError):
+    """The events to append are older than the run's last event, which another
+    process recorded after the caller took its time: nothing was written.
+
+    The engine retries with a time no earlier than ``last_at`` (so event times
+    never go backwards along a run's chain); a caller of the store does the same.
+    """
+
+    def __init__(self, run_id: int, version: int, last_at: datetime) -> None:
+        super().__init__(run_id, version, version)
+        self.last_at = last_at
 
 
 class UnknownRunError(StoreError):

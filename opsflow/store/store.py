@@ -46,7 +46,13 @@ from sqlalchemy.engine import Connection
 from ..errors import OpsflowError
 from . import chain, database, migrate, queries
 from .coltypes import to_utc
-from .errors import ConflictError, RunIdError, UnknownRunError, UnknownSopError
+from .errors import (
+    ConflictError,
+    EventTimeBehindError,
+    RunIdError,
+    UnknownRunError,
+    UnknownSopError,
+)
 from .heads import Head, Heads
 from .queries import ASSIGNMENTS, MARKS, RUNS, SOPS, WORK_ITEMS
 from .records import (
@@ -348,6 +354,7 @@ class Store:
                 self._heads.put(head)
                 if head.version != expected_version:
                     raise ConflictError(run_id, expected_version, head.version)
+                self._check_time(connection, run_id, head.version, events)
                 records = self._set_state(connection, head, events, values)
                 if records is None:  # cannot happen while the row is locked
                     raise ConflictError(run_id, expected_version, -1)
@@ -387,6 +394,23 @@ class Store:
             started_at=head.started_at,
             updated_at=to_utc(now),
         )
+
+    @staticmethod
+    def _check_time(connection: Connection, run_id: int, version: int,
+                    events: Sequence[EventDraft]) -> None:
+        """Under the row lock: refuse events older than the run's last event.
+
+        Only the locked path needs this: the unlocked ``UPDATE`` matches only a
+        head whose last event the caller had read (or written) before taking
+        its time, whereas here another process may have appended an event (a
+        refused attempt) between the caller's clock reading and the lock.
+        """
+        if not events or events[0].at.tzinfo is None:
+            return
+        last = connection.execute(queries.SELECT_LAST_EVENT,
+                                  {"b_run_id": run_id}).one_or_none()
+        if last is not None and events[0].at < to_utc(last.at):
+            raise EventTimeBehindError(run_id, version, to_utc(last.at))
 
     @staticmethod
     def _set_state(
