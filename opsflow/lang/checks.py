@@ -567,14 +567,7 @@ def check_reopen(ctx: Context) -> Iterator[Diagnostic]:
 _Leaf = m.Compare | m.Member
 
 
-def _leaves(condition: m.Condition) -> Iterator[_Leaf]:
-    if isinstance(condition, (m.Compare, m.Member)):
-        yield condition
-    elif isinstance(condition, m.Not):
-        yield from _leaves(condition.item)
-    else:
-        for item in condition.items:
-            yield from _leaves(item)
+_leaves = coverage.leaves
 
 
 def _condition_leaves(ctx: Context) -> Iterator[tuple[m.Phase, _Leaf]]:

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from . import model as m
 
-__all__ = ["OtherText", "shown_value", "uncovered"]
+__all__ = ["OtherText", "leaves", "shown_value", "uncovered"]
 
 #: above this many combinations the question is left unanswered (None)
 LIMIT = 4096
@@ -42,18 +42,19 @@ class OtherText(NamedTuple):
     besides: tuple[str, ...]
 
 
-def _leaves(cond: m.Condition) -> Iterator[m.Compare | m.Member]:
+def leaves(cond: m.Condition) -> Iterator[m.Compare | m.Member]:
+    """The comparisons a condition is made of, in source order."""
     if isinstance(cond, (m.Compare, m.Member)):
         yield cond
     elif isinstance(cond, m.Not):
-        yield from _leaves(cond.item)
+        yield from leaves(cond.item)
     else:
         for item in cond.items:
-            yield from _leaves(item)
+            yield from leaves(item)
 
 
 def _constants(cond: m.Condition) -> Iterator[tuple[str, Any]]:
-    for leaf in _leaves(cond):
+    for leaf in leaves(cond):
         values = leaf.values if isinstance(leaf, m.Member) else (leaf.value,)
         for value in values:
             yield leaf.field.name, value.value
