@@ -663,6 +663,9 @@ def _case(values: dict[str, object], fields: dict[str, m.Field]) -> str:
       "does not reopen")
 def check_vote_fallback(ctx: Context) -> Iterator[Diagnostic]:
     for phase in ctx.sop.phases:
+        if phase.approval is None or phase.approval.reopen_on_change or not any(
+                r.condition is not None for r in phase.routes):
+            continue  # only a vote that cannot reopen, with a conditional route, can stall
         for event, routes in _routes_by_event(phase).items():
             if not _stalls(phase, event) or any(r.condition is None for r in routes):
                 continue
