@@ -21,7 +21,7 @@ from opsflow.run.clock import FixedClock
 from opsflow.run.engine import Engine, RunSpec
 from opsflow.run.errors import NotAllowed, RunError
 from opsflow.run.status import render_status
-from opsflow.store import ConflictError, Store, UnknownRunError
+from opsflow.store import Store, UnknownRunError
 
 
 @pytest.fixture
@@ -350,13 +350,12 @@ def test_stale_update_conflicts_or_is_retried(store_url: str, sop_file: Path) ->
             other.untick(run_id, 2, actor="wendy")
             me.tick(run_id, 2, actor="wendy")
             assert me.clock.calls == 2  # read, conflict, read again
-        # a handoff is not: the person decided on a state that changed
+        # so is a handoff: it is judged on the current state, where it is still allowed
+        # (issue 21: a valid action never reaches the caller as a conflict)
         with Engine(Store.open(store_url), MeddlingClock(meddle)) as me:
-            with pytest.raises(ConflictError) as info:
-                me.handoff(run_id, actor="wendy")
-            assert str(info.value) == (f"run {run_id} was changed by someone else while you were "
-                                       "acting; run the command again")
-        assert other.store.get_run(run_id).phases == ["brief"]
+            me.handoff(run_id, actor="wendy")
+            assert me.clock.calls == 2
+        assert other.store.get_run(run_id).phases == ["draft"]
         assert other.verify(run_id).problems == []
 
 
@@ -552,3 +551,22 @@ def test_verify_reports_times_that_go_backwards(engine: Engine, sop_file: Path) 
                            {"attempt": {"kind": "handoff"}, "reason": "x", "error": "E"})])
     assert engine.verify(run_id).problems == [
         "event 2 is dated before event 1: the log's times go backwards"]
+
+
+def test_a_retried_action_acts_on_the_phase_it_was_decided_on(store_url: str,
+                                                               sop_file: Path) -> None:
+    """Retrying on a changed run must not hand off (or vote on) the phase the run moved to:
+    the action keeps the phase it resolved to and is refused if that phase is gone."""
+    with Engine(Store.open(store_url), FixedClock(T0)) as other:
+        run_id = start_content(other, sop_file)
+        tick_all(other, run_id, "wendy")
+
+        def meddle() -> None:  # wendy's other session hands off brief first
+            other.handoff(run_id, actor="wendy")
+
+        with Engine(Store.open(store_url), MeddlingClock(meddle)) as me:
+            with pytest.raises(RunError) as info:
+                me.handoff(run_id, actor="wendy")  # decided on brief: not a handoff of draft
+            assert "phase brief is not active in this run (active: draft)" in str(info.value)
+        assert other.store.get_run(run_id).phases == ["draft"]
+        assert other.verify(run_id).problems == []

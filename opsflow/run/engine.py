@@ -9,12 +9,13 @@ run's work items in one transaction with an optimistic version check.
 * A refused action (:class:`~opsflow.run.errors.RunError`, e.g. an actor
   outside the role the SOP gives the action) is recorded as a ``refused``
   event and raised with the run's number in front of its message.
-* A stale concurrent update raises the store's
+* An action that meets a concurrent update is applied again to the fresh
+  state: the run core re-checks everything, so it is done if it is still
+  allowed and refused with its ordinary message if not (issue 21: an action
+  valid on the current state never reaches the caller as a conflict). Only
+  after :attr:`Engine.retries` such meetings in a row does the store's
   :class:`~opsflow.store.ConflictError` ("changed by someone else; run the
-  command again"). Ticks, unticks and votes are retried automatically,
-  because the run core re-checks everything against the fresh state (a tick
-  or a vote means the same whatever else changed); other actions are not,
-  since the person decided on a state that no longer exists.
+  command again") reach the caller.
 * Reading (status, inbox, list, history, verify) never imports the parser
   or the state machine; only ``start`` reads ``.sop`` files.
 
@@ -63,7 +64,8 @@ __all__ = ["RETRIED", "ActResult", "Engine", "InboxItem", "VerifyReport"]
 #: the mark a database gets once an engine with an untrusted clock wrote to it
 MOVABLE_CLOCK = "movable-clock"
 #: actions retried automatically after a concurrent update (see the module docstring)
-RETRIED = frozenset({"tick", "untick", "vote"})
+RETRIED = frozenset({"tick", "untick", "vote", "handoff", "fire", "set", "reassign", "cancel",
+                     "advance"})
 #: how many runs an engine remembers as it last wrote them
 _CACHED_RUNS = 1024
 
@@ -263,6 +265,7 @@ class Engine:
                 if cached is None and (action.kind not in RETRIED or attempt > self.retries):
                     raise
                 self.retried += cached is None
+                action = _as_decided(action, changes)
                 continue
             self._remember(stored)
             return ActResult(stored, changes)
@@ -438,6 +441,19 @@ class Engine:
         from .events import decode
 
         return [decode(record) for record in self.store.events(run_id)]
+
+
+def _as_decided(action: Action, changes: Sequence[Change]) -> Action:
+    """``action`` with every choice resolved as it was on the state it was decided on
+    (the phase, the criterion's number), so that trying it again on a changed run acts
+    on that phase or is refused — never on a phase the run has moved to since."""
+    from .core import Action
+
+    for change in changes:
+        decided = change.payload.get("action")
+        if isinstance(decided, Mapping) and decided.get("kind") == action.kind:
+            return Action.from_dict(decided)
+    return action
 
 
 def _start_args(spec: RunSpec) -> dict[str, Any]:
