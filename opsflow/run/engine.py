@@ -297,8 +297,9 @@ class Engine:
 
     def _refused(self, run: RunRecord, action: Action, actor: str, now: dt.datetime,
                  exc: RunError) -> None:
-        """Record a refused attempt, unless it repeats the last event (the same person
-        trying the same thing again) or comes from somebody who never held a role in a
+        """Record a refused attempt as a bounded summary (:func:`opsflow.run.text.summary`),
+        unless the same person's refusal of the same kind of action is already recorded
+        since the run last changed, or it comes from somebody who never held a role in a
         run that is over (nothing they do there matters, and it must not fill the log)."""
         from .text import KEPT, shown, summary
 

@@ -201,12 +201,14 @@ class Store:
 
     def put_sop(self, sop: SopRecord, *, now: datetime | None = None) -> None:
         """Store an SOP version; does nothing if its hash is already stored."""
-        values = {**vars(sop), "created_at": now or datetime.now(UTC)}
-        # INSERT … ON CONFLICT DO NOTHING is dialect-specific; import only the one in use
+        self._insert_once(SOPS, {**vars(sop), "created_at": now or datetime.now(UTC)})
+
+    def _insert_once(self, table: Any, values: dict[str, Any]) -> None:
+        """INSERT a row unless its key is already stored (ON CONFLICT DO NOTHING is
+        dialect-specific; only the dialect in use is imported)."""
         dialect = importlib.import_module(f"sqlalchemy.dialects.{self._engine.dialect.name}")
-        statement = dialect.insert(SOPS).values(values).on_conflict_do_nothing()
         with self._write() as connection:
-            connection.execute(statement)
+            connection.execute(dialect.insert(table).values(values).on_conflict_do_nothing())
 
     def get_sop(self, sop_hash: str) -> SopRecord:
         with self._read() as connection:
@@ -569,11 +571,7 @@ class Store:
     def mark(self, name: str, value: str) -> None:
         """Record once that ``name`` happened to this database (e.g. a movable clock
         wrote to it); later calls keep the first record."""
-        dialect = importlib.import_module(f"sqlalchemy.dialects.{self._engine.dialect.name}")
-        statement = dialect.insert(MARKS).values(
-            name=name, value=value, at=datetime.now(UTC)).on_conflict_do_nothing()
-        with self._write() as connection:
-            connection.execute(statement)
+        self._insert_once(MARKS, {"name": name, "value": value, "at": datetime.now(UTC)})
 
     def marks(self) -> dict[str, str]:
         """What :meth:`mark` recorded: name -> value."""
