@@ -104,11 +104,19 @@ def _not_upgraded(url_display: str) -> SchemaError:
 
 
 def check(engine: Engine, url_display: str, *, upgrade_if_needed: bool) -> None:
-    """Make sure the schema is at :data:`HEAD`, upgrading it if allowed."""
-    with engine.connect() as connection, connection.begin():
-        revision = current_revision(connection)
-        if revision != HEAD:
-            _refuse_foreign(connection, url_display, revision)
+    """Make sure the schema is at :data:`HEAD`, upgrading it if allowed.
+
+    The revision and the tables are read in one snapshot (REPEATABLE READ on
+    PostgreSQL; one read transaction on SQLite): read apart, another process's
+    migration committing in between looked like a foreign database.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            revision = current_revision(connection)
+            if revision != HEAD:
+                _refuse_foreign(connection, url_display, revision)
     if revision == HEAD:
         return
     if revision is not None and revision not in REVISIONS:
