@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from store_support import PG_URL, T0, new_run
+from store_support import PG_URL, T0, new_run, put_demo_sop
 
 from opsflow.errors import OpsflowError
-from opsflow.store import DatabaseUnavailableError, EventDraft, Store, database
+from opsflow.store import DatabaseUnavailableError, EventDraft, RunBusyError, Store, database
 
 FIX = "start the database server or point OPSFLOW_DATABASE_URL (or --db) at a reachable database"
 
@@ -154,22 +154,23 @@ def test_sqlite_durability_mode_is_full_unless_asked(
     )
 
 
-def test_a_database_locked_too_long_is_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_database_locked_too_long_is_a_clear_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'o.db'}"
-    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.2)
-    with Store.open(url) as store:
+    with Store.open(url, lock_wait=0.2) as store:
         run = new_run(store)
         holder = sqlite3.connect(tmp_path / "o.db", isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         try:
-            with pytest.raises(DatabaseUnavailableError) as caught:
+            with pytest.raises(RunBusyError) as busy:
                 store.append_event(run.id, EventDraft("ann", "refused", T0))
+            with pytest.raises(DatabaseUnavailableError) as caught:
+                put_demo_sop(store)  # a write that is no action on a run
             assert store.get_run(run.id) == run  # readers are not blocked (WAL)
         finally:
             holder.execute("ROLLBACK")
             holder.close()
+        assert str(busy.value) == (f"run {run.id} is busy: another action on it held it for "
+                                   "more than 0.2 s; nothing was done, try again")
         assert str(caught.value) == (
             f"the database at {url} stayed locked by another opsflow process for 0.2 s; try again"
         )

@@ -69,10 +69,10 @@ class StoreClock:
     trusted = True
 
     def __init__(self, store: _HasNow) -> None:
-        self._store = store
+        self.store = store
 
     def now(self) -> dt.datetime:
-        return utc(self._store.now())
+        return utc(self.store.now())
 
 
 class FixedClock:

@@ -1,21 +1,21 @@
 """The run engine: start runs and act on them, persisted through the store.
 
-:class:`Engine` is the library face of runs. Each action reads the run from
-the :class:`~opsflow.store.Store`, applies it with the pure run core
+:class:`Engine` is the library face of runs. Each action is decided and
+written under its run's lock (:meth:`opsflow.store.Store.act`): the store
+locks the run, reads it and the time, the pure run core
 (:func:`opsflow.run.core.apply`, which moves tokens through the SOP's shared
-``transitions`` machine), and writes the new state, its events and the
-run's work items in one transaction with an optimistic version check.
+``transitions`` machine) applies the action, and the new state, its events
+and the run's work items are written and committed before the lock is
+released. Several people acting on one run at once are served one after
+the other, each on the run as the one before left it.
 
 * A refused action (:class:`~opsflow.run.errors.RunError`, e.g. an actor
   outside the role the SOP gives the action) is recorded as a ``refused``
-  event and raised with the run's number in front of its message.
-* An action that meets a concurrent update is applied again to the fresh
-  state: the run core re-checks everything, so it is done if it is still
-  allowed and refused with its ordinary message if not (issue 21: an action
-  valid on the current state never reaches the caller as a conflict). Only
-  after :attr:`Engine.retries` such meetings in a row does the store's
-  :class:`~opsflow.store.ConflictError` ("changed by someone else; run the
-  command again") reach the caller.
+  event in the same transaction and raised with the run's number in front
+  of its message.
+* A run another action holds for longer than the store's lock wait is a
+  :class:`~opsflow.store.RunBusyError` ("run N is busy; try again"), with
+  nothing written.
 * Reading (status, inbox, list, history, verify) never imports the parser
   or the state machine; only ``start`` reads ``.sop`` files.
 
@@ -33,13 +33,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..store import (
-    ConflictError,
     EventDraft,
     EventRecord,
-    EventTimeBehindError,
     NewRun,
+    Refusal,
     RunRecord,
     SopRecord,
+    StateChange,
     Store,
     WorkItem,
     WorkItemRecord,
@@ -59,15 +59,10 @@ if TYPE_CHECKING:
     from .core import Action, Change
     from .events import Event
 
-__all__ = ["RETRIED", "ActResult", "Engine", "InboxItem", "VerifyReport"]
+__all__ = ["ActResult", "Engine", "InboxItem", "VerifyReport"]
 
 #: the mark a database gets once an engine with an untrusted clock wrote to it
 MOVABLE_CLOCK = "movable-clock"
-#: actions retried automatically after a concurrent update (see the module docstring)
-RETRIED = frozenset({"tick", "untick", "vote", "handoff", "fire", "set", "reassign", "cancel",
-                     "advance"})
-#: how many runs an engine remembers as it last wrote them
-_CACHED_RUNS = 1024
 
 
 class RunSpec(NamedTuple):
@@ -110,17 +105,17 @@ class VerifyReport(NamedTuple):
 class Engine:
     """Runs of SOPs, persisted in ``store``; time comes from ``clock``."""
 
-    def __init__(self, store: Store, clock: Clock | None = None, *, retries: int = 5) -> None:
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
         self.store = store
         self.clock: Clock = clock or StoreClock(store)
         #: whether the database knows that this engine's clock is one tests move
         self._marked = bool(getattr(self.clock, "trusted", False))
-        self.retries = retries
-        #: how many times an action was retried after a concurrent update
-        self.retried = 0
+        #: the clock an action reads under its run's lock; ``None``: the store's own,
+        #: read in the locking statement (see :meth:`opsflow.store.Store.act`)
+        self._clock_now = (None if isinstance(self.clock, StoreClock)
+                           and self.clock.store is store else self.clock.now)
         self._sops: dict[str, SopRecord] = {}
         self._compiled: dict[str, CompiledSop] = {}
-        self._runs: dict[int, RunRecord] = {}
 
     @classmethod
     def open(cls, url: str | None = None, *, workspace: str | os.PathLike[str] | None = None,
@@ -222,53 +217,35 @@ class Engine:
     def act(self, run_id: int, action: Action, actor: str) -> ActResult:
         """Apply ``action`` by ``actor`` to run ``run_id`` and store the result.
 
-        The run as this engine last wrote it is reused instead of read again
-        (a long-lived engine saves a query per action); should anybody else
-        have changed it since, the write conflicts or the action is refused,
-        and the engine reads the run afresh and tries again before saying
-        anything — so the outcome is always decided on the current run.
+        The action is decided and written under the run's lock
+        (:meth:`opsflow.store.Store.act`): it is judged on the run as it is, done
+        if allowed and refused with the engine's ordinary message if not — never
+        "changed by someone else". A refusal is recorded in the same transaction
+        and raised with the run's number in front of its message.
         """
         from .core import apply
 
         actor = person_key(actor, "the person acting")
-        attempt = 0
-        floor: dt.datetime | None = None  # the run's last event time, if newer than our clock
-        while True:
-            cached = self._runs.pop(run_id, None)
-            if cached is None:
-                attempt += 1
-            run = cached or self.store.get_run(run_id)
+        outcome: list[Any] = []
+
+        def decide(run: RunRecord, now: dt.datetime) -> StateChange | Refusal | None:
             compiled = self.compiled(run.sop_hash)
-            now = _not_before(self.clock.now(), run.updated_at, floor)
             try:
                 state, changes = apply(compiled, self._current(run, compiled), action, actor,
                                        now)
             except RunError as exc:
-                if cached is not None:
-                    continue  # decide refusals on the current run only
-                self._refused(run, action, actor, now, exc)
-                raise exc.prefixed(f"run {run_id}: ") from None
-            try:
-                self._mark_clock()
-                stored = self.store.update_run(
-                    run_id, expected_version=run.version, now=now,
-                    events=self._drafts(actor, now, changes),
-                    **self._index(compiled, state, now))
-            except EventTimeBehindError as exc:
-                # someone recorded an event after our clock reading: nothing about the
-                # run's rules changed, so act again at a time no earlier than theirs
-                if attempt > self.retries:
-                    raise
-                floor = exc.last_at
-                continue
-            except ConflictError:
-                if cached is None and (action.kind not in RETRIED or attempt > self.retries):
-                    raise
-                self.retried += cached is None
-                action = _as_decided(action, changes)
-                continue
-            self._remember(stored)
-            return ActResult(stored, changes)
+                outcome.append(exc)
+                return self._refusal(run, action, actor, now, exc)
+            outcome.append(changes)
+            return StateChange(events=self._drafts(actor, now, changes),
+                               **self._index(compiled, state, now))
+
+        self._mark_clock()
+        stored = self.store.act(run_id, decide, clock=self._clock_now)
+        [result] = outcome
+        if isinstance(result, RunError):
+            raise result.prefixed(f"run {run_id}: ") from None
+        return ActResult(stored, result)
 
     def _current(self, run: RunRecord, compiled: CompiledSop) -> RunState:
         """The run's state; one stored by an older opsflow (no ``granted``: before the
@@ -290,22 +267,17 @@ class Engine:
             self.store.mark(MOVABLE_CLOCK, type(self.clock).__name__)
             self._marked = True
 
-    def _remember(self, run: RunRecord) -> None:
-        if len(self._runs) >= _CACHED_RUNS:
-            self._runs.pop(next(iter(self._runs)))
-        self._runs[run.id] = run
-
-    def _refused(self, run: RunRecord, action: Action, actor: str, now: dt.datetime,
-                 exc: RunError) -> None:
-        """Record a refused attempt as a bounded summary (:func:`opsflow.run.text.summary`),
-        unless the same person's refusal of the same kind of action is already recorded
-        since the run last changed, or it comes from somebody who never held a role in a
-        run that is over (nothing they do there matters, and it must not fill the log)."""
+    def _refusal(self, run: RunRecord, action: Action, actor: str, now: dt.datetime,
+                 exc: RunError) -> Refusal | None:
+        """A refused attempt as a bounded summary (:func:`opsflow.run.text.summary`), kept
+        once per person and kind of action while the run stays as it is; nothing for
+        somebody who never held a role in a run that is over (nothing they do there
+        matters, and it must not fill the log)."""
         from .text import KEPT, shown, summary
 
         state = RunState.from_dict(run.state)
         if run.status != "active" and actor not in state.ever_held(state.held):
-            return
+            return None
         reason = shown(str(exc))
         payload = {"attempt": {**summary(action.args), "kind": action.kind},
                    "reason": reason if len(reason) <= 5 * KEPT else reason[:5 * KEPT] + "…",
@@ -313,9 +285,8 @@ class Engine:
         named = action.args.get("phase")
         phase = (shown(named)[:KEPT] if isinstance(named, str) and named else
                  ",".join(run.phases)) or None
-        self._mark_clock()
-        self.store.append_event(run.id, EventDraft(actor, "refused", now, phase, None, payload),
-                                collapse=_attempted)
+        return Refusal(EventDraft(actor, "refused", now, phase, None, payload),
+                       collapse=_attempted)
 
     def roles_to_bind_later(self, run_id: int) -> dict[str, str]:
         """Role -> why: the roles nobody holds in run ``run_id`` that a phase of its SOP
@@ -444,19 +415,6 @@ class Engine:
         return [decode(record) for record in self.store.events(run_id)]
 
 
-def _as_decided(action: Action, changes: Sequence[Change]) -> Action:
-    """``action`` with every choice resolved as it was on the state it was decided on
-    (the phase, the criterion's number), so that trying it again on a changed run acts
-    on that phase or is refused — never on a phase the run has moved to since."""
-    from .core import Action
-
-    for change in changes:
-        decided = change.payload.get("action")
-        if isinstance(decided, Mapping) and decided.get("kind") == action.kind:
-            return Action.from_dict(decided)
-    return action
-
-
 def _start_args(spec: RunSpec) -> dict[str, Any]:
     """The arguments of a ``start`` action from a :class:`RunSpec`, as given: the run
     core refuses what is of the wrong type (a title that is not text, assignments or
@@ -475,15 +433,6 @@ def _attempted(payload: Mapping[str, Any]) -> object:
     one kind are kept once per state of the run."""
     attempt = payload.get("attempt")
     return attempt.get("kind") if isinstance(attempt, Mapping) else None
-
-
-def _not_before(now: dt.datetime, *floors: dt.datetime | None) -> dt.datetime:
-    """``now``, or the latest of ``floors`` if that is later: a run's events are
-    recorded in time order even when this machine's clock is behind the one that
-    recorded the run's last event."""
-    if now.tzinfo is None:
-        return now
-    return max([now, *(f for f in floors if f is not None and f.tzinfo is not None)])
 
 
 def _log(records: Iterable[EventRecord]) -> list[tuple[str, dt.datetime, Change]]:

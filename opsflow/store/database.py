@@ -25,8 +25,10 @@ SQLite settings, chosen for durability and for correct concurrent writers:
   power. (In WAL mode ``NORMAL`` already survives a killed process but can
   lose the last commits on power loss; an audit log should not, so FULL is the
   default. ``OPSFLOW_SQLITE_SYNCHRONOUS=NORMAL`` trades that for speed.)
-* ``foreign_keys=ON`` and a 30 s ``busy_timeout`` (a writer waits for
-  another process's write transaction instead of failing at once).
+* ``foreign_keys=ON`` and a ``busy_timeout`` of the store's lock wait
+  (:data:`LOCK_WAIT_S` unless the store is given another): a writer waits
+  that long for another process's write transaction instead of failing at
+  once, then gets a clear "busy; try again".
 * Transactions: pysqlite's own implicit ``BEGIN`` handling is switched off
   (the documented SQLAlchemy recipe: ``isolation_level = None`` on connect and
   our own ``BEGIN`` in the ``begin`` event). Write transactions (connections
@@ -35,9 +37,12 @@ SQLite settings, chosen for durability and for correct concurrent writers:
   never both read a run and then deadlock or fail upgrading to a write lock.
 
 PostgreSQL (``postgresql+psycopg://…``) uses the server defaults (READ
-COMMITTED); writers of one run are serialised by its row lock (taken by the
-version-checked ``UPDATE`` itself, or by ``SELECT … FOR UPDATE`` when the
-store reads the row to write). This module holds no queries and no schema logic.
+COMMITTED); writers of one run are serialised by its row lock (``SELECT … FOR
+UPDATE``, see :mod:`opsflow.store.store`). Every connection's ``lock_timeout``
+is the store's lock wait, so an action waits that long for a run another
+action holds, then gets a clear "busy; try again" (migrations wait as long as
+they need: they lift the bound for their own transaction). This module holds no
+queries and no schema logic.
 """
 
 from __future__ import annotations
@@ -69,10 +74,14 @@ __all__ = [
 
 ENV_VAR = "OPSFLOW_DATABASE_URL"
 SYNC_ENV_VAR = "OPSFLOW_SQLITE_SYNCHRONOUS"
+LOCK_WAIT_ENV_VAR = "OPSFLOW_LOCK_WAIT"
 SYNC_MODES = ("FULL", "NORMAL")
 #: execution option that makes a SQLite transaction ``BEGIN IMMEDIATE``
 WRITE = "opsflow_write"
-BUSY_TIMEOUT_S = 30
+#: how long a writer waits for a lock another writer holds, in seconds (issue 21: an
+#: action holds its run's lock for a few milliseconds; at 16 processes on one run the
+#: longest wait measured was far below a second, see docs/benchmarks.md)
+LOCK_WAIT_S = 10.0
 CONNECT_TIMEOUT_S = 10
 FIX = f"start the database server or point {ENV_VAR} (or --db) at a reachable database"
 
@@ -110,6 +119,29 @@ def display_url(url: str) -> str:
     return _parse(url).render_as_string(hide_password=True)
 
 
+def lock_wait(given: float | None = None) -> float:
+    """The lock wait in seconds: ``given``, else ``OPSFLOW_LOCK_WAIT``, else
+    :data:`LOCK_WAIT_S`."""
+    if given is not None:
+        value: object = given
+        source = "the lock wait"
+    else:
+        text = os.environ.get(LOCK_WAIT_ENV_VAR, "").strip()
+        if not text:
+            return LOCK_WAIT_S
+        source = f"{LOCK_WAIT_ENV_VAR}={text[:40]}"
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, int | float) or \
+            not 0 < value <= 3600:
+        raise DatabaseUnavailableError(
+            f"{source} is not a number of seconds between 0 and 3600; give e.g. "
+            f"{LOCK_WAIT_ENV_VAR}=10")
+    return float(value)
+
+
 def sqlite_synchronous() -> str:
     """The SQLite ``synchronous`` mode: FULL unless ``OPSFLOW_SQLITE_SYNCHRONOUS`` says NORMAL."""
     mode = os.environ.get(SYNC_ENV_VAR, "").strip().upper() or "FULL"
@@ -131,12 +163,12 @@ def _foreign(cursor: Any) -> bool:
     return bool(cursor.execute(FOREIGN_SQL).fetchone()[0])
 
 
-def _sqlite_settings(synchronous: str) -> Callable[[Any, Any], None]:
+def _sqlite_settings(synchronous: str, lock_wait: float) -> Callable[[Any, Any], None]:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+            cursor.execute(f"PRAGMA busy_timeout = {round(lock_wait * 1000)}")
             # WAL is written into the file's header: leave another program's file alone
             # (opsflow's revision check then refuses it, see opsflow.store.migrate)
             if not _foreign(cursor):
@@ -161,18 +193,24 @@ def _sqlite_begin(connection: Connection) -> None:
         raise exc.OperationalError("BEGIN", None, error) from error
 
 
-def create_engine(url: str) -> Engine:
-    """An engine for ``url`` with opsflow's settings (see the module docstring)."""
+def create_engine(url: str, *, lock_wait: float = LOCK_WAIT_S) -> Engine:
+    """An engine for ``url`` with opsflow's settings (see the module docstring);
+    ``lock_wait``: how long a writer waits for another's lock, in seconds."""
     parsed = _parse(url)
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = sqlalchemy.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
-            event.listen(engine, "connect", _sqlite_settings(sqlite_synchronous()))
+            engine = sqlalchemy.create_engine(parsed, connect_args={"timeout": lock_wait})
+            event.listen(engine, "connect", _sqlite_settings(sqlite_synchronous(), lock_wait))
             event.listen(engine, "begin", _sqlite_begin)
             return engine
         connect_args: dict[str, Any] = {}
         if parsed.get_backend_name() == "postgresql":
-            connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "opsflow"}
+            # the URL's own ``options`` (e.g. a search_path) are kept: connect_args win
+            given = parsed.query.get("options", "")
+            given = " ".join(given) if isinstance(given, tuple) else given
+            bound = f"-c lock_timeout={max(1, round(lock_wait * 1000))}"
+            connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "opsflow",
+                            "options": f"{given} {bound}".strip()}
         return sqlalchemy.create_engine(parsed, connect_args=connect_args)
     except (exc.NoSuchModuleError, ImportError):
         raise DatabaseUnavailableError(
@@ -202,20 +240,33 @@ def _sqlite_file_message(url_display: str, reason: str) -> str | None:
     return None
 
 
+def waited_too_long(error: exc.DBAPIError, *, sqlite: bool) -> bool:
+    """Whether ``error`` says a lock stayed held past the lock wait (SQLite: the
+    database is locked; PostgreSQL: ``lock_timeout``, SQLSTATE 55P03)."""
+    if sqlite:
+        return "locked" in _reason(error)
+    return getattr(error.orig, "sqlstate", None) == "55P03"
+
+
 @contextmanager
-def guard(url_display: str, *, sqlite: bool) -> Iterator[None]:
-    """Turn driver errors about reaching the database into one-line user errors."""
+def guard(url_display: str, *, sqlite: bool, lock_wait: float = LOCK_WAIT_S,
+          busy: Callable[[], Exception] | None = None) -> Iterator[None]:
+    """Turn driver errors about reaching the database into one-line user errors;
+    ``busy`` makes the error for a lock held past ``lock_wait`` seconds."""
     try:
         yield
     except (exc.OperationalError, exc.InterfaceError) as error:
         reason = _reason(error)
         damaged = _sqlite_file_message(url_display, reason) if sqlite else None
+        if busy is not None and isinstance(error, exc.OperationalError) and \
+                waited_too_long(error, sqlite=sqlite):
+            raise busy() from error
         if damaged is not None:
             message = damaged
         elif sqlite and "locked" in reason:
             message = (
                 f"the database at {url_display} stayed locked by another opsflow process "
-                f"for {BUSY_TIMEOUT_S} s; try again"
+                f"for {lock_wait:g} s; try again"
             )
         elif sqlite:
             message = (

@@ -17,6 +17,7 @@ __all__ = [
     "DatabaseUnavailableError",
     "EventTimeBehindError",
     "ForeignDatabaseError",
+    "RunBusyError",
     "RunIdError",
     "SchemaError",
     "StoreError",
@@ -39,6 +40,17 @@ class ConflictError(StoreError):
         super().__init__(
             f"run {run_id} was changed by someone else while you were acting; run the command again"
         )
+
+
+class RunBusyError(StoreError):
+    """The run stayed locked by another action for longer than the store waits (nothing
+    was written)."""
+
+    def __init__(self, run_id: int, waited: float) -> None:
+        self.run_id = run_id
+        self.waited = waited
+        super().__init__(f"run {run_id} is busy: another action on it held it for more than "
+                         f"{waited:g} s; nothing was done, try again")
 
 
 class RunIdError(StoreError, TypeError):

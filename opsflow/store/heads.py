@@ -13,7 +13,10 @@ changes the row only if the row is exactly the remembered head; otherwise
 nothing is written and the store locks and reads the row as if it had
 remembered nothing (see :meth:`opsflow.store.Store.update_run`). That saves
 the locking ``SELECT`` on the common path (one run acted on repeatedly, or a
-``get_run`` followed by an update) without weakening any check.
+``get_run`` followed by an update) without weakening any check. An action
+under the run's lock (:meth:`opsflow.store.Store.act`) compares the locked
+row with the remembered head and, if it is the same row version, reuses the
+remembered run (its state kept as JSON text) instead of reading it again.
 
 :class:`Heads` is a small bounded map; it is safe to share between threads
 (a stale or lost entry only costs the locked read). No SQL here.
@@ -24,7 +27,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from .records import WorkItem
+from .records import RunRecord, WorkItem
 
 __all__ = ["Head", "Heads"]
 
@@ -45,6 +48,17 @@ class Head(NamedTuple):
     #: the work items and assignments written with this head, if this store wrote them
     work: tuple[WorkItem, ...] | None = None
     assignments: tuple[tuple[str, str], ...] | None = None
+    #: the run as this store last wrote it at this head, its state as JSON text (so that
+    #: nobody holding the record can change what the next action decides on)
+    run: RunRecord | None = None
+    state_json: str | None = None
+
+    def same_row(self, other: Head) -> bool:
+        """Whether ``other`` is the same row version (what the version-checked update
+        compares)."""
+        return (self.version, self.last_seq, self.last_hash, self.work_digest,
+                self.assignments_digest) == (other.version, other.last_seq, other.last_hash,
+                                             other.work_digest, other.assignments_digest)
 
     @classmethod
     def of(cls, row: Any) -> Head:
@@ -69,6 +83,10 @@ class Heads:
     def __init__(self, limit: int = 1024) -> None:
         self.limit = limit
         self._heads: dict[int, Head] = {}
+
+    def latest(self, run_id: int) -> Head | None:
+        """The remembered head of ``run_id``, whatever its version."""
+        return self._heads.get(run_id)
 
     def get(self, run_id: int, version: int) -> Head | None:
         """The remembered head of ``run_id`` if it is at ``version``."""

@@ -139,6 +139,9 @@ def upgrade(engine: Engine, url_display: str) -> tuple[str | None, str]:
         try:
             with connection.begin():
                 if connection.dialect.name == "postgresql":
+                    # a migration waits as long as it must (the store's lock wait is for
+                    # actions), for another process's migration and for its tables
+                    connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
                     connection.execute(
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
                     )

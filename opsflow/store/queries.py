@@ -93,6 +93,25 @@ SELECT_RUN_AND_HEAD = select(
 ).where(RUNS.c.id == bindparam("b_run_id"))
 SELECT_HEAD = select(*HEAD_COLUMNS).where(RUNS.c.id == bindparam("b_run_id"))
 LOCK_HEAD = SELECT_HEAD.with_for_update()
+
+
+def _last_at(runs: Any) -> Any:
+    """The time of the run's last event (``NULL`` before its first)."""
+    return (select(EVENTS.c.at)
+            .where(EVENTS.c.run_id == runs.c.id, EVENTS.c.seq == runs.c.last_seq)
+            .scalar_subquery().label("last_at"))
+
+
+# an action's lock (see Store.act): the run's head, its last event's time and, on
+# PostgreSQL, the server's clock read after the row lock is granted (the locked row
+# is a materialised CTE, so the outer SELECT projects only once the lock is held)
+_LOCKED = (select(*HEAD_COLUMNS).where(RUNS.c.id == bindparam("b_run_id")).with_for_update()
+           .cte("locked").prefix_with("MATERIALIZED"))
+LOCK_FOR_ACTION_PG = select(
+    *_LOCKED.c, _last_at(_LOCKED), func.clock_timestamp(type_=UTCDateTime()).label("db_now"))
+# on SQLite the write transaction (BEGIN IMMEDIATE) is the lock
+LOCK_FOR_ACTION_SQLITE = select(*HEAD_COLUMNS, _last_at(RUNS)).where(
+    RUNS.c.id == bindparam("b_run_id"))
 # replaces the state only if the row is exactly the head the chain was computed from
 UPDATE_RUN = (
     update(RUNS)
@@ -164,6 +183,9 @@ KINDS = {table.name: _kinds(table) for table in (SOPS, RUNS, EVENTS, WORK_ITEMS)
 # the inbox's columns that come from runs, under their labels
 KINDS["work_items"] = {**KINDS["work_items"], "run_title": KINDS["runs"]["title"],
                        "sop_id": KINDS["runs"]["sop_id"]}
+# an action's lock row: the head, its last event's time and the server's clock
+KINDS["locked"] = {**KINDS["runs"], "last_at": (datetime, "a time", True),
+                   "db_now": (datetime, "a time", True)}
 
 
 def check_row(row: AnyRow, table: str, what: str) -> None:

@@ -2,7 +2,8 @@
 
 These frozen dataclasses are the whole vocabulary between the run engine and
 the store: what the engine hands in (:class:`SopRecord`, :class:`EventDraft`,
-:class:`WorkItem`) and what it gets back (:class:`RunRecord`,
+:class:`WorkItem`, and from an action :class:`StateChange` or
+:class:`Refusal`) and what it gets back (:class:`RunRecord`,
 :class:`EventRecord`, :class:`WorkItemRecord`). They hold data only; they
 know nothing about SQL (see :mod:`opsflow.store.schema` for the tables) and
 nothing about SOP semantics (a run's ``state`` and a SOP's ``compiled``
@@ -13,6 +14,7 @@ All datetimes are timezone-aware and in UTC when they come out of the store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,8 +24,10 @@ __all__ = [
     "EventRecord",
     "JsonDict",
     "NewRun",
+    "Refusal",
     "RunRecord",
     "SopRecord",
+    "StateChange",
     "WorkItem",
     "WorkItemRecord",
 ]
@@ -133,3 +137,28 @@ class WorkItemRecord:
     phase: str
     title: str
     due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """What an action decided (see :meth:`opsflow.store.Store.act`): the run's new state
+    row, the events that record the change, and its assignments and work items."""
+
+    status: str
+    phases: list[str]
+    state: JsonDict
+    due_at: datetime | None
+    assignments: list[tuple[str, str]]
+    work: list[WorkItem]
+    events: list[EventDraft]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An event that changes no state (a refused attempt, see
+    :meth:`opsflow.store.Store.act`); with ``collapse`` (a key of a payload) it is not
+    written when the same actor's event of the same action and key was written since
+    the run's last event of another action."""
+
+    event: EventDraft
+    collapse: Callable[[JsonDict], object] | None = None

@@ -5,21 +5,32 @@ public method is one transaction (the unit of work): a run's state row, its
 events, work items and assignments change together or not at all, so a
 process killed mid-command leaves nothing half-written.
 
-Concurrency: every write transaction on SQLite starts with ``BEGIN
-IMMEDIATE`` (one writer at a time). :meth:`Store.update_run` writes ``UPDATE …
-SET version = version + 1 … WHERE id = :id AND version = :expected AND
-last_seq = … AND last_hash = … AND work_digest = … AND assignments_digest =
-…``, built on the run's head as this store last read or wrote it
-(:mod:`opsflow.store.heads`), and appends the events after that ``last_seq``
-in the same transaction. If no row matched (or no head is remembered), it
-locks the row (``SELECT … FOR UPDATE`` on PostgreSQL), reads the head, raises
+Concurrency: an action on a run is one transaction that holds the run's lock
+from its first read to its commit (:meth:`Store.act`). On PostgreSQL the
+lock is the run row's (``SELECT … FOR UPDATE``, in one statement with the
+server's clock, read after the lock is granted, and the run's last event
+time); on SQLite every write transaction is ``BEGIN IMMEDIATE``, which holds
+the file's write lock. Under the lock the store reads the run (or, when its
+head is the one this store last wrote, reuses that copy), takes the time
+(never before the run's last event, so a run's event times never go
+backwards), lets the engine decide on it, and writes the state row, the
+events, work items and assignments. Two people acting on one run are thus
+served one after the other, each on the state the other left: nobody's
+valid action fails because someone else acted first. Waiting for the lock
+is bounded by :attr:`Store.lock_wait` (``OPSFLOW_LOCK_WAIT``, 10 s by
+default; PostgreSQL ``lock_timeout``, SQLite ``busy_timeout``); past it the
+action is :class:`RunBusyError`, with nothing written.
+
+The ``UPDATE`` stays version-checked (``… WHERE id = :id AND version = :v
+AND last_seq = :s AND last_hash = :h AND work_digest = :w AND
+assignments_digest = :a``) as a guard against writers that do not lock:
+:meth:`Store.update_run`, for a caller that decided on a run it read
+earlier, tries that ``UPDATE`` on the head this store last saw
+(:mod:`opsflow.store.heads`); if no row matched it locks the row, raises
 :class:`ConflictError` if the version is not the one the caller read, else
-chains the events on the head it read and writes the same ``UPDATE``. Either
-way the state changes only from the exact head its events continue.
-Appending an event without a state change (:meth:`Store.append_event`, for
-refused attempts) takes the lock but leaves ``version`` alone, so it never
-makes a concurrent state update fail or get lost (the update's ``last_seq``
-no longer matches, so it re-reads the head and chains after the new event).
+chains its events on the head it read. Appending an event without a state
+change (:meth:`Store.append_event`) takes the lock but leaves ``version``
+alone.
 
 The store keeps SOP semantics out: ``state`` and ``compiled`` are opaque JSON
 dicts owned by the engine. Connection settings are in
@@ -31,6 +42,7 @@ the statements and row dictionaries in :mod:`opsflow.store.queries`.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -49,6 +61,7 @@ from .coltypes import to_utc
 from .errors import (
     ConflictError,
     EventTimeBehindError,
+    RunBusyError,
     RunIdError,
     UnknownRunError,
     UnknownSopError,
@@ -60,8 +73,10 @@ from .records import (
     EventRecord,
     JsonDict,
     NewRun,
+    Refusal,
     RunRecord,
     SopRecord,
+    StateChange,
     WorkItem,
     WorkItemRecord,
 )
@@ -86,9 +101,13 @@ def _checked_id(run_id: object) -> int:
 class Store:
     """Runs, events and SOP versions in SQLite or PostgreSQL (see the module docstring)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, lock_wait: float | None = None) -> None:
         self.url_display = database.display_url(url)
-        self._engine = database.create_engine(url)
+        #: how long an action waits for its run's lock before "busy", in seconds
+        #: (:func:`database.lock_wait`: the argument, ``OPSFLOW_LOCK_WAIT``, or 10)
+        lock_wait = database.lock_wait(lock_wait)
+        self.lock_wait = lock_wait
+        self._engine = database.create_engine(url, lock_wait=lock_wait)
         self._sqlite = self._engine.dialect.name == "sqlite"
         self._heads = Heads()
         self._writer: Connection | None = None
@@ -101,14 +120,15 @@ class Store:
         *,
         workspace: str | os.PathLike[str] | None = None,
         upgrade: bool | None = None,
+        lock_wait: float | None = None,
     ) -> Store:
         """Open the database (see :func:`database.resolve_url`) and check its schema.
 
         ``upgrade``: ``None`` upgrades SQLite automatically and requires
         PostgreSQL to be upgraded with ``opsflow db upgrade``; ``True`` always
-        upgrades; ``False`` never does.
+        upgrades; ``False`` never does. ``lock_wait``: see :func:`database.lock_wait`.
         """
-        store = cls(database.resolve_url(url, workspace))
+        store = cls(database.resolve_url(url, workspace), lock_wait=lock_wait)
         try:
             with store._guard():
                 migrate.check(
@@ -141,8 +161,13 @@ class Store:
 
     # -- transactions -------------------------------------------------------
 
-    def _guard(self) -> AbstractContextManager[None]:
-        return database.guard(self.url_display, sqlite=self._sqlite)
+    def _guard(self, busy_run: int | None = None) -> AbstractContextManager[None]:
+        """Driver errors as user errors; with ``busy_run``, a lock held past the lock
+        wait is :class:`RunBusyError` for that run."""
+        busy = None if busy_run is None else (
+            lambda: RunBusyError(busy_run, self.lock_wait))
+        return database.guard(self.url_display, sqlite=self._sqlite, lock_wait=self.lock_wait,
+                              busy=busy)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -150,14 +175,14 @@ class Store:
             yield connection
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, busy_run: int | None = None) -> Iterator[Connection]:
         """A write transaction, on the store's own connection unless another thread has it.
 
         Keeping one connection for writes (not in a transaction between
         calls, so it holds no lock) saves the pool's checkout and check-in on
         every action; a connection that failed is dropped, not reused.
         """
-        with self._guard():
+        with self._guard(busy_run):
             if not self._writer_lock.acquire(blocking=False):
                 with self._engine.connect() as pooled:
                     pooled.execution_options(**{database.WRITE: True})
@@ -306,6 +331,67 @@ class Store:
         self._heads.put(Head.of(row))
         return record
 
+    def act(
+        self,
+        run_id: int,
+        decide: Callable[[RunRecord, datetime], StateChange | Refusal | None],
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> RunRecord:
+        """One action on run ``run_id``, decided and written under the run's lock.
+
+        In one transaction: lock the run (PostgreSQL ``SELECT … FOR UPDATE``,
+        SQLite ``BEGIN IMMEDIATE``), read it, take the time, call
+        ``decide(run, now)``, write what it returns, commit. ``decide`` sees the
+        run as it is while nobody else can change it, so its decision is never
+        stale. It returns a :class:`StateChange` (the new state and its events), a
+        :class:`Refusal` (one event, no state change) or ``None`` (nothing to
+        write); whatever it raises rolls the transaction back.
+
+        ``now`` is read after the lock is granted and is never before the run's
+        last event, so a run's event times never go backwards: ``clock`` if
+        given, else the database's clock (the server's on PostgreSQL, read in the
+        locking statement; this machine's on SQLite). Returns the run as stored
+        afterwards. A lock held by someone else for longer than
+        :attr:`lock_wait` seconds raises :class:`RunBusyError` (nothing written).
+        """
+        _checked_id(run_id)
+        cached = self._heads.latest(run_id)
+        statement = (queries.LOCK_FOR_ACTION_SQLITE if self._sqlite
+                     else queries.LOCK_FOR_ACTION_PG)
+        with self._write(busy_run=run_id) as connection:
+            row = connection.execute(statement, {"b_run_id": run_id}).one_or_none()
+            if row is None:
+                raise UnknownRunError(run_id)
+            queries.check_row(row, "locked", f"run {run_id}")
+            head = Head.of(row)
+            if cached is not None and cached.run is not None and cached.state_json is not None \
+                    and cached.same_row(head):
+                head = cached
+                run = replace(cached.run, state=json.loads(cached.state_json))
+            else:
+                run = queries.run_record(
+                    connection.execute(queries.SELECT_RUN, {"b_run_id": run_id}).one())
+            if clock is not None:
+                now = clock()
+            else:
+                now = datetime.now(UTC) if self._sqlite else to_utc(row.db_now)
+            if row.last_at is not None and now.tzinfo is not None and now < row.last_at:
+                now = to_utc(row.last_at)
+            decision = decide(run, now)
+            if decision is None:
+                return run
+            if isinstance(decision, Refusal):
+                records = self._append(connection, head, decision.event, decision.collapse,
+                                       row.last_at)
+                if records:
+                    self._heads.put(head._replace(last_seq=records[-1].seq,
+                                                  last_hash=records[-1].hash))
+                return run
+            stored, head = self._change(connection, head, decision, now)
+        self._heads.put(head)
+        return stored
+
     def update_run(
         self,
         run_id: int,
@@ -322,79 +408,83 @@ class Store:
     ) -> RunRecord:
         """Replace a run's state if it is still at ``expected_version``; append ``events``.
 
-        Raises :class:`ConflictError` if someone else changed the run since
-        the caller read it (nothing is written then).
+        For a caller that decided on a run it read earlier (:meth:`act` decides
+        under the lock instead). Raises :class:`ConflictError` if someone else
+        changed the run since the caller read it (nothing is written then).
         """
-        work_items = tuple(work)
-        pairs = tuple(assignments)
+        change = StateChange(status, phases, state, due_at, assignments, work, events)
         known = self._heads.get(run_id, expected_version)
-        work_digest = (
-            known.work_digest
-            if known is not None and known.work == work_items
-            else queries.work_digest(work_items)
-        )
-        assignments_digest = (
-            known.assignments_digest
-            if known is not None and known.assignments == pairs
-            else queries.assignments_digest(pairs)
-        )
+        with self._write() as connection:
+            try:
+                if known is None:
+                    raise ConflictError(run_id, expected_version, -1)
+                stored, head = self._change(connection, known, change, now)
+            except ConflictError:
+                head = self._head(connection, run_id, lock=True)
+                self._heads.put(head)
+                if head.version != expected_version:
+                    raise ConflictError(run_id, expected_version, head.version) from None
+                self._check_time(connection, run_id, head.version, events)
+                stored, head = self._change(connection, head, change, now)
+        self._heads.put(head)
+        return stored
+
+    def _change(self, connection: Connection, head: Head, change: StateChange,
+                now: datetime) -> tuple[RunRecord, Head]:
+        """Write ``change`` over exactly ``head`` (state row, events, work items,
+        assignments): the run as stored and its new head. :class:`ConflictError` (nothing
+        written) if the row is no longer at ``head``."""
+        work_items = tuple(change.work)
+        pairs = tuple(change.assignments)
+        work_digest = (head.work_digest if head.work == work_items
+                       else queries.work_digest(work_items))
+        assignments_digest = (head.assignments_digest if head.assignments == pairs
+                              else queries.assignments_digest(pairs))
         values: dict[str, Any] = {
-            "b_run_id": run_id,
-            "status": status,
-            "phases": ",".join(phases),
-            "state": state,
-            "due_at": due_at,
+            "b_run_id": head.id,
+            "status": change.status,
+            "phases": ",".join(change.phases),
+            "state": change.state,
+            "due_at": change.due_at,
             "updated_at": now,
             "work_digest": work_digest,
             "assignments_digest": assignments_digest,
         }
-        with self._write() as connection:
-            head = known
-            records = None if head is None else self._set_state(connection, head, events, values)
-            if head is None or records is None:
-                head = self._head(connection, run_id, lock=True)
-                self._heads.put(head)
-                if head.version != expected_version:
-                    raise ConflictError(run_id, expected_version, head.version)
-                self._check_time(connection, run_id, head.version, events)
-                records = self._set_state(connection, head, events, values)
-                if records is None:  # cannot happen while the row is locked
-                    raise ConflictError(run_id, expected_version, -1)
-            queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
-            if work_digest != head.work_digest:
-                connection.execute(queries.DELETE_WORK, {"b_run_id": run_id})
-                rows = queries.work_rows(run_id, work_items)
-                queries.execute(connection, queries.INSERT_WORK, rows)
-            if assignments_digest != head.assignments_digest:
-                connection.execute(queries.DELETE_ASSIGNMENTS, {"b_run_id": run_id})
-                queries.execute(
-                    connection,
-                    queries.INSERT_ASSIGNMENT,
-                    queries.assignment_rows(run_id, pairs),
-                )
-        self._heads.put(
-            head._replace(
-                version=expected_version + 1,
-                last_seq=records[-1].seq if records else head.last_seq,
-                last_hash=records[-1].hash if records else head.last_hash,
-                work_digest=work_digest,
-                assignments_digest=assignments_digest,
-                work=work_items,
-                assignments=pairs,
-            )
-        )
-        return RunRecord(
-            id=run_id,
+        records = self._set_state(connection, head, change.events, values)
+        if records is None:
+            raise ConflictError(head.id, head.version, -1)
+        queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
+        if work_digest != head.work_digest:
+            connection.execute(queries.DELETE_WORK, {"b_run_id": head.id})
+            queries.execute(connection, queries.INSERT_WORK,
+                            queries.work_rows(head.id, work_items))
+        if assignments_digest != head.assignments_digest:
+            connection.execute(queries.DELETE_ASSIGNMENTS, {"b_run_id": head.id})
+            queries.execute(connection, queries.INSERT_ASSIGNMENT,
+                            queries.assignment_rows(head.id, pairs))
+        stored = RunRecord(
+            id=head.id,
             sop_hash=head.sop_hash,
             sop_id=head.sop_id,
             title=head.title,
-            status=status,
-            phases=list(phases),
-            state=state,
-            version=expected_version + 1,
-            due_at=due_at and to_utc(due_at),
+            status=change.status,
+            phases=list(change.phases),
+            state=change.state,
+            version=head.version + 1,
+            due_at=change.due_at and to_utc(change.due_at),
             started_at=head.started_at,
             updated_at=to_utc(now),
+        )
+        return stored, head._replace(
+            version=head.version + 1,
+            last_seq=values["last_seq"],
+            last_hash=values["last_hash"],
+            work_digest=work_digest,
+            assignments_digest=assignments_digest,
+            work=work_items,
+            assignments=pairs,
+            run=stored,
+            state_json=json.dumps(change.state),
         )
 
     @staticmethod
@@ -402,10 +492,11 @@ class Store:
                     events: Sequence[EventDraft]) -> None:
         """Under the row lock: refuse events older than the run's last event.
 
-        Only the locked path needs this: the unlocked ``UPDATE`` matches only a
-        head whose last event the caller had read (or written) before taking
-        its time, whereas here another process may have appended an event (a
-        refused attempt) between the caller's clock reading and the lock.
+        Only :meth:`update_run`'s locked path needs this: its unlocked ``UPDATE``
+        matches only a head whose last event the caller had read (or written)
+        before taking its time, whereas here another process may have appended
+        an event (a refused attempt) between the caller's clock reading and the
+        lock.
         """
         if not events or events[0].at.tzinfo is None:
             return
@@ -441,41 +532,52 @@ class Store:
         """Record an event that changes no state (e.g. a refused attempt); whether it was.
 
         Under the row lock: its time is never before the run's last event (the
-        chain's times never go backwards). With ``collapse`` (a key of a payload)
-        it is not written when an event of the same actor, action and key was
-        written since the run's last event of another action: a repeated refusal
-        is kept once per state of the run, whatever other refusals lie between.
+        chain's times never go backwards). With ``collapse`` see :class:`Refusal`.
         """
         _checked_id(run_id)
         self._heads.forget(run_id)
-        with self._write() as connection:
+        with self._write(busy_run=run_id) as connection:
             head = self._head(connection, run_id, lock=True)
-            if collapse is not None:
-                key = collapse(event.payload)
-                since = connection.execute(queries.SELECT_SINCE_OTHER_ACTION, {
-                    "b_run_id": run_id, "b_action": event.action})
-                if any(row.actor == event.actor and isinstance(row.payload, dict)
-                       and collapse(row.payload) == key for row in since):
-                    return False
             last = connection.execute(queries.SELECT_LAST_EVENT,
                                       {"b_run_id": run_id}).one_or_none()
-            if last is not None:
-                last_at = to_utc(last.at)
-                if event.at.tzinfo is not None and event.at < last_at:
-                    event = replace(event, at=last_at)
-            records = chain.chain(run_id, head.last_seq, head.last_hash, [event])
-            connection.execute(
-                queries.ADVANCE_HEAD,
-                {
-                    "b_run_id": run_id,
-                    "b_last_seq": head.last_seq,
-                    "last_seq": records[-1].seq,
-                    "last_hash": records[-1].hash,
-                },
-            )
-            queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
+            records = self._append(connection, head, event, collapse,
+                                   None if last is None else last.at)
+        if not records:
+            return False
         self._heads.put(head._replace(last_seq=records[-1].seq, last_hash=records[-1].hash))
         return True
+
+    @staticmethod
+    def _append(connection: Connection, head: Head, event: EventDraft,
+                collapse: Callable[[JsonDict], object] | None,
+                last_at: datetime | None) -> list[EventRecord]:
+        """Under the row lock: append ``event`` (no state change) after ``head``, dated
+        no earlier than ``last_at``; ``[]`` if ``collapse`` finds it repeats a refusal
+        written since the run last changed (a repeated refusal is kept once per state
+        of the run, whatever other refusals lie between)."""
+        if collapse is not None:
+            key = collapse(event.payload)
+            since = connection.execute(queries.SELECT_SINCE_OTHER_ACTION, {
+                "b_run_id": head.id, "b_action": event.action})
+            if any(row.actor == event.actor and isinstance(row.payload, dict)
+                   and collapse(row.payload) == key for row in since):
+                return []
+        if last_at is not None:
+            last_at = to_utc(last_at)
+            if event.at.tzinfo is not None and event.at < last_at:
+                event = replace(event, at=last_at)
+        records = chain.chain(head.id, head.last_seq, head.last_hash, [event])
+        connection.execute(
+            queries.ADVANCE_HEAD,
+            {
+                "b_run_id": head.id,
+                "b_last_seq": head.last_seq,
+                "last_seq": records[-1].seq,
+                "last_hash": records[-1].hash,
+            },
+        )
+        queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
+        return records
 
     def events(self, run_id: int) -> list[EventRecord]:
         """A run's events in order."""
