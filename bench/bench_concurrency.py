@@ -121,6 +121,7 @@ def worker(url: str, number: int, tasks: Any, results: Any) -> None:
     actor = f"p{number}"
     item = number + 1
     state = json.dumps({"ticked": list(range(MAX_WORKERS)), "pad": "x" * 900})
+    results.put(("ready", number))
     while (task := tasks.get()) is not None:
         side, run_id, start_at, seconds = task
         latencies: list[float] = []
@@ -229,6 +230,8 @@ def main() -> None:
                    for n in range(max(counts))]
         for process in workers:
             process.start()
+        for _ in workers:
+            results.get()  # each has opened its engine and raw connection
         rows = []
         try:
             for count in counts:
