@@ -17,7 +17,8 @@ traceback from deeper in the engine.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -130,6 +131,10 @@ ADVANCE_HEAD = update(RUNS).where(
     RUNS.c.id == bindparam("b_run_id"), RUNS.c.last_seq == bindparam("b_last_seq")
 )
 INSERT_EVENT = insert(EVENTS)
+#: the columns an action's UPDATE sets and an event row has (see :class:`Prepared`)
+UPDATE_KEYS = ("status", "phases", "state", "due_at", "updated_at", "work_digest",
+               "assignments_digest", "last_seq", "last_hash")
+EVENT_KEYS = tuple(column.name for column in EVENTS.columns if column.name != "id")
 DELETE_WORK = delete(WORK_ITEMS).where(WORK_ITEMS.c.run_id == bindparam("b_run_id"))
 INSERT_WORK = insert(WORK_ITEMS)
 DELETE_ASSIGNMENTS = delete(ASSIGNMENTS).where(ASSIGNMENTS.c.run_id == bindparam("b_run_id"))
@@ -304,3 +309,60 @@ def execute(connection: Connection, statement: Executable, rows: list[dict[str, 
     """Run ``statement`` once per row (one plain execute for a single row, none for none)."""
     if rows:
         connection.execute(statement, rows[0] if len(rows) == 1 else rows)
+
+
+class Prepared:
+    """A statement compiled once for one dialect and run on the driver's own cursor.
+
+    SQLAlchemy's ``Connection.execute`` costs about 40 µs per statement on top of
+    the driver; an action runs its ``UPDATE`` and ``INSERT`` inside its run's lock,
+    where that time is time every other writer of the run waits. The SQL text, the
+    parameter order and the type conversions (``bind_processors``: times, JSON) are
+    SQLAlchemy's own, taken from the compiled statement, so the rows written are
+    the same. :meth:`usable` says when not to bypass ``execute``: when someone
+    listens to statement events (tests that stop a process mid-transaction do).
+    Driver errors are raised as SQLAlchemy's, so the store's guard reports them.
+    """
+
+    def __init__(self, statement: Any, dialect: Any, keys: Sequence[str]) -> None:
+        compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
+        self.sql: str = compiled.string
+        self._compiled = compiled
+        self._processors: dict[str, Any] = dict(compiled._bind_processors)
+        self._positions: list[str] | None = (list(compiled.positiontup)
+                                             if compiled.positional else None)
+        self._error: type[Exception] = dialect.loaded_dbapi.Error
+
+    @staticmethod
+    def usable(connection: Connection) -> bool:
+        dispatch = connection.dispatch
+        return not (dispatch.before_cursor_execute or dispatch.after_cursor_execute
+                    or dispatch.before_execute or dispatch.after_execute)
+
+    def _params(self, values: dict[str, Any]) -> Any:
+        params = self._compiled.construct_params(values)
+        for name, process in self._processors.items():
+            if name in params:
+                params[name] = process(params[name])
+        if self._positions is None:
+            return params
+        return tuple(params[name] for name in self._positions)
+
+    def execute(self, cursor: Any, values: dict[str, Any]) -> int:
+        """Run the statement with ``values`` on ``cursor``; the rows it changed (``-1``
+        in PostgreSQL's pipeline mode until the pipeline is synced)."""
+        params = self._params(values)
+        with self.errors():
+            cursor.execute(self.sql, params)
+        return int(cursor.rowcount)
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Driver errors raised as SQLAlchemy's (which the store's guard turns into
+        user errors)."""
+        try:
+            yield
+        except self._error as error:
+            from sqlalchemy import exc
+
+            raise exc.DBAPIError.instance(self.sql, None, error, self._error) from error

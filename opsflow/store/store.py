@@ -109,6 +109,10 @@ class Store:
         self.lock_wait = lock_wait
         self._engine = database.create_engine(url, lock_wait=lock_wait)
         self._sqlite = self._engine.dialect.name == "sqlite"
+        dialect = self._engine.dialect
+        self._update = queries.Prepared(queries.UPDATE_RUN, dialect, queries.UPDATE_KEYS)
+        self._insert_event = queries.Prepared(queries.INSERT_EVENT, dialect,
+                                              queries.EVENT_KEYS)
         self._heads = Heads()
         self._writer: Connection | None = None
         self._writer_lock = threading.Lock()
@@ -418,7 +422,7 @@ class Store:
             try:
                 if known is None:
                     raise ConflictError(run_id, expected_version, -1)
-                stored, head = self._change(connection, known, change, now)
+                stored, head = self._change(connection, known, change, now, locked=False)
             except ConflictError:
                 head = self._head(connection, run_id, lock=True)
                 self._heads.put(head)
@@ -430,10 +434,11 @@ class Store:
         return stored
 
     def _change(self, connection: Connection, head: Head, change: StateChange,
-                now: datetime) -> tuple[RunRecord, Head]:
+                now: datetime, *, locked: bool = True) -> tuple[RunRecord, Head]:
         """Write ``change`` over exactly ``head`` (state row, events, work items,
         assignments): the run as stored and its new head. :class:`ConflictError` (nothing
-        written) if the row is no longer at ``head``."""
+        written) if the row is no longer at ``head``; ``locked``: whether this transaction
+        holds the run's lock already."""
         work_items = tuple(change.work)
         pairs = tuple(change.assignments)
         work_digest = (head.work_digest if head.work == work_items
@@ -450,10 +455,9 @@ class Store:
             "work_digest": work_digest,
             "assignments_digest": assignments_digest,
         }
-        records = self._set_state(connection, head, change.events, values)
+        records = self._set_state(connection, head, change.events, values, locked=locked)
         if records is None:
             raise ConflictError(head.id, head.version, -1)
-        queries.execute(connection, queries.INSERT_EVENT, queries.event_rows(records))
         if work_digest != head.work_digest:
             connection.execute(queries.DELETE_WORK, {"b_run_id": head.id})
             queries.execute(connection, queries.INSERT_WORK,
@@ -505,27 +509,59 @@ class Store:
         if last is not None and events[0].at < to_utc(last.at):
             raise EventTimeBehindError(run_id, version, to_utc(last.at))
 
-    @staticmethod
     def _set_state(
-        connection: Connection, head: Head, events: Sequence[EventDraft], values: dict[str, Any]
+        self, connection: Connection, head: Head, events: Sequence[EventDraft],
+        values: dict[str, Any], *, locked: bool
     ) -> list[EventRecord] | None:
-        """Write the new state over exactly ``head``: the chained events, or ``None``
-        (nothing written) if the row is no longer at ``head``."""
+        """Write the new state over exactly ``head`` and insert its events: the chained
+        events, or ``None`` (nothing written) if the row is no longer at ``head``.
+
+        On the driver's cursor (:class:`queries.Prepared`) unless someone listens to
+        statement events; on PostgreSQL, when the transaction holds the run's lock
+        (``locked``: the ``UPDATE`` cannot miss), the ``UPDATE`` and the ``INSERT`` go to
+        the server together (psycopg's pipeline mode: one round trip, not two)."""
         records = chain.chain(head.id, head.last_seq, head.last_hash, events)
         values["last_seq"] = records[-1].seq if records else head.last_seq
         values["last_hash"] = records[-1].hash if records else head.last_hash
-        changed = connection.execute(
-            queries.UPDATE_RUN,
-            {
-                **values,
-                "b_version": head.version,
-                "b_last_seq": head.last_seq,
-                "b_last_hash": head.last_hash,
-                "b_work_digest": head.work_digest,
-                "b_assignments_digest": head.assignments_digest,
-            },
-        ).rowcount
-        return records if changed == 1 else None
+        values = {
+            **values,
+            "b_version": head.version,
+            "b_last_seq": head.last_seq,
+            "b_last_hash": head.last_hash,
+            "b_work_digest": head.work_digest,
+            "b_assignments_digest": head.assignments_digest,
+        }
+        rows = queries.event_rows(records)
+        if not queries.Prepared.usable(connection):
+            if connection.execute(queries.UPDATE_RUN, values).rowcount != 1:
+                return None
+            queries.execute(connection, queries.INSERT_EVENT, rows)
+            return records
+        driver: Any = connection.connection.driver_connection
+        if self._sqlite or not locked:
+            cursor = driver.cursor()
+            try:
+                if self._update.execute(cursor, values) != 1:
+                    return None
+                for row in rows:
+                    self._insert_event.execute(cursor, row)
+            finally:
+                cursor.close()
+            return records
+        updated = driver.cursor()
+        inserted = [driver.cursor() for _ in rows]
+        try:
+            with self._update.errors(), driver.pipeline():
+                self._update.execute(updated, values)
+                for cursor, row in zip(inserted, rows, strict=True):
+                    self._insert_event.execute(cursor, row)
+            changed = updated.rowcount
+        finally:
+            for cursor in (updated, *inserted):
+                cursor.close()
+        if changed != 1:
+            raise ConflictError(head.id, head.version, -1)  # the events roll back with it
+        return records
 
     def append_event(self, run_id: int, event: EventDraft, *,
                      collapse: Callable[[JsonDict], object] | None = None) -> bool:
