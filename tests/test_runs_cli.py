@@ -177,12 +177,24 @@ def test_real_process_with_the_default_workspace_database(tmp_path: Path) -> Non
         return subprocess.run([sys.executable, "-m", "opsflow", *args], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=60)
 
+    nowhere = opsflow("status", "1")  # no workspace yet: a clear error, nothing created
+    assert (nowhere.returncode, nowhere.stdout) == (1, "")
+    assert nowhere.stderr.startswith(f"error: no opsflow workspace in {tmp_path} or any folder "
+                                     "above it; run `opsflow init` to make one here")
+    assert list(tmp_path.iterdir()) == [tmp_path / "cp.sop"]
+    assert opsflow("init").returncode == 0
     done = opsflow("start", "cp.sop", "--title", "Real", "--role", "writer=wendy",
                    "--role", "account=ann", "--role", "editor=ed", "--role", "client=cli",
                    "--role", "finance=fin")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "started run 1: Real (content-publishing), now in brief\n"
     assert (tmp_path / ".opsflow" / "opsflow.db").is_file()
+    below = tmp_path / "notes" / "2026"
+    below.mkdir(parents=True)
+    found = subprocess.run([sys.executable, "-m", "opsflow", "list"], cwd=below, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert found.stdout.startswith("1 · Real · content-publishing · active"), found.stderr
+    assert not (below / ".opsflow").exists() and not (tmp_path / "notes" / ".opsflow").exists()
     assert opsflow("tick", "1", "1").returncode == 0
     refused = opsflow("handoff", "1")
     assert refused.returncode == 1

@@ -13,6 +13,7 @@ from store_support import PG_URL, T0, new_run, put_demo_sop
 
 from opsflow.errors import OpsflowError
 from opsflow.store import DatabaseUnavailableError, EventDraft, RunBusyError, Store, database
+from opsflow.workspace import WorkspaceError
 
 FIX = "start the database server or point OPSFLOW_DATABASE_URL (or --db) at a reachable database"
 
@@ -27,16 +28,19 @@ def test_url_comes_from_argument_then_environment_then_workspace(
     monkeypatch.setenv(database.ENV_VAR, "sqlite:///from-env.db")
     assert database.resolve_url(workspace=tmp_path) == "sqlite:///from-env.db"
     assert database.resolve_url("sqlite:///given.db", workspace=tmp_path) == "sqlite:///given.db"
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(database.ENV_VAR, "")
-    assert database.resolve_url() == default
+    Store.open(workspace=tmp_path).close()  # its .opsflow/opsflow.db makes it a workspace
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)
+    assert database.resolve_url() == default  # found from a folder below, as git does
 
 
 def test_a_missing_workspace_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(database.ENV_VAR, raising=False)
-    with pytest.raises(DatabaseUnavailableError) as caught:
+    with pytest.raises(WorkspaceError) as caught:
         Store.open(workspace=tmp_path / "nope")
     assert str(caught.value) == (
         f"the workspace folder {tmp_path / 'nope'} does not exist; pass an existing folder "

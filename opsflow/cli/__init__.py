@@ -19,6 +19,8 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("opsflow.cli.check_cmd:check", "Check .sop files for errors and warnings."),
     "db": ("opsflow.cli.db_cmd:db", "Show or upgrade the database schema."),
+    "init": ("opsflow.cli.init_cmd:init", "Make a workspace: opsflow.toml, a database, an "
+             "example SOP."),
     "render": ("opsflow.cli.render_cmd:render", "Render a playbook, RACI chart or diagram."),
     "publish": ("opsflow.cli.render_cmd:publish_cmd", "Publish SOPs as a static HTML site."),
     "start": ("opsflow.cli.runs_cmd:start", "Start a run of an SOP."),

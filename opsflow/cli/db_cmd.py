@@ -15,6 +15,7 @@ import click
 from ..store import admin
 from ..store.database import ENV_VAR
 from ..store.migrate import newer_schema_error
+from .common import term
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,7 +26,7 @@ def database_options(function: F) -> F:
         "--workspace",
         type=click.Path(file_okay=False),
         default=None,
-        help="Folder whose .opsflow/opsflow.db is the default database [default: .].",
+        help="The workspace folder [default: the one the current folder is in].",
     )(function)
     return click.option(
         "--db",
@@ -66,7 +67,8 @@ def status(db_url: str | None, workspace: str | None) -> None:
     state = admin.schema_state(db_url, workspace=workspace)
     if state.newer:
         raise newer_schema_error(state.url_display, _revision(state.after))
-    click.echo(f"database: {state.url_display}")
+    click.echo(term(f"workspace: {state.source}"))
+    click.echo(term(f"database: {state.url_display}"))
     click.echo(f"schema revision: {_revision(state.after)} (this opsflow: {state.head})")
     if not state.current:
         click.echo("needs an upgrade: run `opsflow db upgrade`")

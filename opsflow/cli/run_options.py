@@ -116,6 +116,9 @@ def reads_a_run(name: str) -> Callable[[F], click.Command]:
 
 
 @contextmanager
-def open_engine(db_url: str | None, workspace: str | None) -> Iterator[Engine]:
-    with Engine.open(db_url, workspace=workspace) as engine:
+def open_engine(db_url: str | None, workspace: str | None, *,
+                create: bool = False) -> Iterator[Engine]:
+    """An engine on the workspace's database; only a command that starts runs passes
+    ``create`` (reading and acting on runs never create a database)."""
+    with Engine.open(db_url, workspace=workspace, create=create) as engine:
         yield engine

@@ -130,7 +130,7 @@ def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, 
     person = acting(actor)
     # a broken SOP is refused before any database is touched
     sop, files = load_with_files(sop_file, library)
-    with open_engine(db_url, workspace) as engine:
+    with open_engine(db_url, workspace, create=True) as engine:
         run_id = engine.start(sop, title, assignments, values, actor=person, files=files)
         run = engine.store.get_run(run_id)
         later = engine.roles_to_bind_later(run_id)

@@ -86,7 +86,7 @@ def load_run_view(run: str | int, *, db_url: str | None = None,
         run_id = int(str(run).lstrip("#"))
     except ValueError:
         raise OpsflowError(f"`{run}` is not a run number; list runs with `opsflow list`") from None
-    with Engine.open(db_url, workspace=workspace) as engine:
+    with Engine.open(db_url, workspace=workspace, create=False) as engine:
         record = engine.store.get_run(run_id)
         pinned = engine.sop(record.sop_hash)
         compiled = engine.compiled(record.sop_hash)

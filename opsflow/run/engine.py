@@ -119,9 +119,10 @@ class Engine:
 
     @classmethod
     def open(cls, url: str | None = None, *, workspace: str | os.PathLike[str] | None = None,
-             clock: Clock | None = None) -> Engine:
-        """An engine on the database at ``url`` (or the workspace default)."""
-        return cls(Store.open(url, workspace=workspace), clock)
+             clock: Clock | None = None, create: bool = True) -> Engine:
+        """An engine on the database at ``url`` (or the workspace's, see
+        :mod:`opsflow.workspace`); ``create=False``: never create a database."""
+        return cls(Store.open(url, workspace=workspace, create=create), clock)
 
     def close(self) -> None:
         self.store.close()

@@ -28,6 +28,8 @@ class SchemaState:
     before: str | None
     after: str | None
     head: str = migrate.HEAD
+    #: where the database URL came from (the workspace, --db or the environment)
+    source: str = ""
 
     @property
     def current(self) -> bool:
@@ -40,10 +42,12 @@ class SchemaState:
 
 @contextmanager
 def _engine(
-    url: str | None, workspace: str | os.PathLike[str] | None
+    url: str | None, workspace: str | os.PathLike[str] | None, *, create: bool
 ) -> Iterator[tuple[Engine, str]]:
     """A short-lived engine on the resolved database, with driver errors translated."""
-    resolved = database.resolve_url(url, workspace)
+    resolved = database.resolve_url(url, workspace, create=create)
+    if not create:
+        database.require_existing(resolved)
     shown = database.display_url(resolved)
     engine = database.create_engine(resolved)
     try:
@@ -56,17 +60,21 @@ def _engine(
 def schema_state(
     url: str | None = None, *, workspace: str | os.PathLike[str] | None = None
 ) -> SchemaState:
-    """The schema revision of the database (``before == after``)."""
-    with _engine(url, workspace) as (engine, shown):
+    """The schema revision of the database (``before == after``); creates nothing."""
+    from ..workspace import source
+
+    with _engine(url, workspace, create=False) as (engine, shown):
         with engine.connect() as connection, connection.begin():
             revision = migrate.current_revision(connection)
-    return SchemaState(shown, revision, revision)
+    return SchemaState(shown, revision, revision, source=source(url, workspace))
 
 
 def upgrade_database(
     url: str | None = None, *, workspace: str | os.PathLike[str] | None = None
 ) -> SchemaState:
     """Upgrade the database's schema to this opsflow's newest revision."""
-    with _engine(url, workspace) as (engine, shown):
+    from ..workspace import source
+
+    with _engine(url, workspace, create=True) as (engine, shown):
         before, after = migrate.upgrade(engine, shown)
-    return SchemaState(shown, before, after)
+    return SchemaState(shown, before, after, source=source(url, workspace))

@@ -1,9 +1,8 @@
 """Which database to use and how to connect to it.
 
 * :func:`resolve_url`: an explicit URL, else ``OPSFLOW_DATABASE_URL``, else the
-  embedded default, the SQLite file ``<workspace>/.opsflow/opsflow.db`` (the
-  folder is created on first use; the workspace defaults to the current
-  directory).
+  workspace's (:mod:`opsflow.workspace`: its ``opsflow.toml`` says, or the
+  embedded default, the SQLite file ``<workspace>/.opsflow/opsflow.db``).
 * :func:`create_engine`: a SQLAlchemy engine with opsflow's connection
   settings.
 * :func:`guard`: turns driver failures (unreachable server, missing database,
@@ -86,28 +85,26 @@ CONNECT_TIMEOUT_S = 10
 FIX = f"start the database server or point {ENV_VAR} (or --db) at a reachable database"
 
 
-def resolve_url(url: str | None = None, workspace: str | os.PathLike[str] | None = None) -> str:
-    """The database URL to use; creates ``<workspace>/.opsflow/`` for the default."""
-    if url:
-        return url
-    from_env = os.environ.get(ENV_VAR, "").strip()
-    if from_env:
-        return from_env
-    root = Path(workspace if workspace is not None else os.getcwd())
-    if not root.is_dir():
+def resolve_url(url: str | None = None, workspace: str | os.PathLike[str] | None = None,
+                *, create: bool = True) -> str:
+    """The database URL to use (see :func:`opsflow.workspace.database_url`): ``url``, else
+    ``OPSFLOW_DATABASE_URL``, else the workspace's; ``create``: whether the workspace's
+    SQLite database may be created."""
+    from ..workspace import database_url
+
+    return database_url(url, workspace, create=create)
+
+
+def require_existing(url: str) -> None:
+    """Raise :class:`DatabaseUnavailableError` if ``url`` is a SQLite file that does not
+    exist (connecting would create it)."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if not Path(parsed.database).is_file():
         raise DatabaseUnavailableError(
-            f"the workspace folder {root} does not exist; pass an existing folder "
-            "(e.g. --workspace .)"
-        )
-    folder = root / ".opsflow"
-    try:
-        folder.mkdir(exist_ok=True)
-    except OSError as error:
-        raise DatabaseUnavailableError(
-            f"cannot create {folder} ({error.strerror}); make the workspace writable "
-            f"or set {ENV_VAR}"
-        ) from None
-    return URL.create("sqlite", database=str((folder / "opsflow.db").resolve())).render_as_string()
+            f"there is no database at {display_url(url)} (nothing was created); check the "
+            "path, or create it with `opsflow db upgrade`")
 
 
 def _parse(url: str) -> URL:

@@ -125,14 +125,20 @@ class Store:
         workspace: str | os.PathLike[str] | None = None,
         upgrade: bool | None = None,
         lock_wait: float | None = None,
+        create: bool = True,
     ) -> Store:
         """Open the database (see :func:`database.resolve_url`) and check its schema.
 
         ``upgrade``: ``None`` upgrades SQLite automatically and requires
         PostgreSQL to be upgraded with ``opsflow db upgrade``; ``True`` always
         upgrades; ``False`` never does. ``lock_wait``: see :func:`database.lock_wait`.
+        ``create=False`` (what reading commands pass): a SQLite database that does not
+        exist is an error, never created.
         """
-        store = cls(database.resolve_url(url, workspace), lock_wait=lock_wait)
+        resolved = database.resolve_url(url, workspace, create=create)
+        if not create:
+            database.require_existing(resolved)
+        store = cls(resolved, lock_wait=lock_wait)
         try:
             with store._guard():
                 migrate.check(
