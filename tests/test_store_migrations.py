@@ -20,7 +20,8 @@ from opsflow.cli import cli
 from opsflow.store import SchemaError, SopRecord, Store, admin, database, migrate
 from opsflow.store.schema import Base
 
-TABLES = {"alembic_version", "sops", "runs", "events", "work_items", "assignments", "marks"}
+TABLES = {"alembic_version", "sops", "runs", "events", "work_items", "assignments", "marks",
+          "people"}
 
 
 def _tables(url: str) -> set[str]:

@@ -72,19 +72,25 @@ EDITS = {
     "marks.name": None,  # the database's own notes: tested in test_clock_trust.py
     "marks.value": None,
     "marks.at": None,
+    # the people directory is no run's evidence: who held which role is in each run's
+    # chained events; the directory only decides whom a role may be bound to next
+    **{f"people.{c}": None for c in ("key", "name", "email", "timezone", "teams", "active",
+                                     "created_at", "updated_at")},
 }
 #: columns whose edit nothing notices, and why that is acceptable
 NOT_COVERED = {
     "sops.created_at": "when the version was first stored; informational, shown nowhere",
-    "runs.version": "the optimistic-lock counter: an edit makes the next write retry, nothing "
-                    "is decided on it",
+    "runs.version": "the version counter: each write checks it against the row it locked, "
+                    "nothing is decided on it",
     "runs.updated_at": "when the row was last written; the events' own times are chained",
     "runs.work_digest": "a cache key for rewriting work items; a wrong one only rewrites them",
     "runs.assignments_digest": "a cache key for rewriting assignments; a wrong one only "
                                "rewrites them",
 }
 KEYS = {"sops.hash", "runs.id", "events.run_id", "work_items.id", "work_items.run_id",
-        "assignments.run_id", "marks.name", "marks.value", "marks.at"}
+        "assignments.run_id", "marks.name", "marks.value", "marks.at",
+        *(f"people.{c}" for c in ("key", "name", "email", "timezone", "teams", "active",
+                                  "created_at", "updated_at"))}
 
 
 def columns() -> list[str]:

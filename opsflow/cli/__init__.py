@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("opsflow.cli.init_cmd:init", "Make a workspace: opsflow.toml, a database, an "
              "example SOP."),
     "render": ("opsflow.cli.render_cmd:render", "Render a playbook, RACI chart or diagram."),
+    "people": ("opsflow.cli.people_cmd:people", "The people directory: add, edit, list, "
+               "import, export."),
     "publish": ("opsflow.cli.render_cmd:publish_cmd", "Publish SOPs as a static HTML site."),
     "start": ("opsflow.cli.runs_cmd:start", "Start a run of an SOP."),
     "tick": ("opsflow.cli.runs_cmd:tick", "Tick a done-criterion of a run's phase."),

@@ -201,7 +201,9 @@ class Engine:
                    actor: str, files: Mapping[str, str] | None = None) -> list[int]:
         """Start several runs of one SOP in one transaction (imports, bulk loading)."""
         from .core import Action, apply
+        from .directory import check_bindable, names_in
 
+        check_bindable(self.store, [n for spec in runs for n in names_in(spec.assignments)])
         record, compiled = self._pin(sop, files)
         now = self.clock.now()
         new = []
@@ -331,6 +333,12 @@ class Engine:
 
     def reassign(self, run_id: int, role: str, people: Sequence[str], *,
                  actor: str) -> ActResult:
+        """Bind ``role`` to ``people`` (who must be active people of the directory, if it
+        has people: :mod:`opsflow.run.directory`)."""
+        from .directory import check_bindable
+
+        if isinstance(people, list | tuple):
+            check_bindable(self.store, people)
         return self._do(run_id, "reassign", actor, role=role,
                         people=list(people) if isinstance(people, list | tuple) else people)
 

@@ -17,6 +17,7 @@ __all__ = [
     "DatabaseUnavailableError",
     "EventTimeBehindError",
     "ForeignDatabaseError",
+    "PersonExistsError",
     "RunBusyError",
     "RunIdError",
     "SchemaError",
@@ -73,6 +74,15 @@ class EventTimeBehindError(ConflictError):
     def __init__(self, run_id: int, version: int, last_at: datetime) -> None:
         super().__init__(run_id, version, version)
         self.last_at = last_at
+
+
+class PersonExistsError(StoreError):
+    """A person added to the directory is there already (nothing was written)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"'{key}' is in the people directory already; change them with "
+                         "`opsflow people edit` instead")
 
 
 class UnknownRunError(StoreError):

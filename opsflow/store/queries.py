@@ -29,7 +29,15 @@ from sqlalchemy.sql import Executable
 from . import chain
 from .coltypes import Corrupt, JSONDict, UTCDateTime, iso_utc
 from .errors import CorruptRowError
-from .records import EventRecord, NewRun, RunRecord, SopRecord, WorkItem, WorkItemRecord
+from .records import (
+    EventRecord,
+    NewRun,
+    PersonRecord,
+    RunRecord,
+    SopRecord,
+    WorkItem,
+    WorkItemRecord,
+)
 from .schema import Base
 
 AnyRow = Row[*tuple[Any, ...]]
@@ -42,6 +50,7 @@ EVENTS = Base.metadata.tables["events"]
 WORK_ITEMS = Base.metadata.tables["work_items"]
 ASSIGNMENTS = Base.metadata.tables["assignments"]
 MARKS = Base.metadata.tables["marks"]
+PEOPLE = Base.metadata.tables["people"]
 
 RUN_COLUMNS = (
     RUNS.c.id,
@@ -184,7 +193,7 @@ def _kinds(table: Table) -> dict[str, tuple[type, str, bool]]:
     return kinds
 
 
-KINDS = {table.name: _kinds(table) for table in (SOPS, RUNS, EVENTS, WORK_ITEMS)}
+KINDS = {table.name: _kinds(table) for table in (SOPS, RUNS, EVENTS, WORK_ITEMS, PEOPLE)}
 # the inbox's columns that come from runs, under their labels
 KINDS["work_items"] = {**KINDS["work_items"], "run_title": KINDS["runs"]["title"],
                        "sop_id": KINDS["runs"]["sop_id"]}
@@ -253,6 +262,20 @@ def run_record(row: AnyRow) -> RunRecord:
         started_at=row.started_at,
         updated_at=row.updated_at,
     )
+
+
+def person_record(row: AnyRow) -> PersonRecord:
+    """A person in a row of ``people``, checked."""
+    check_row(row, "people", "a person of the directory")
+    return PersonRecord(key=row.key, name=row.name, email=row.email, timezone=row.timezone,
+                        teams=tuple(t for t in row.teams.split(",") if t),
+                        active=bool(row.active))
+
+
+def person_row(person: PersonRecord, now: datetime) -> dict[str, Any]:
+    return {"key": person.key, "name": person.name, "email": person.email,
+            "timezone": person.timezone, "teams": ",".join(sorted(set(person.teams))),
+            "active": int(person.active), "updated_at": now}
 
 
 def digest(value: Any) -> str:

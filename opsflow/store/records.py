@@ -24,6 +24,7 @@ __all__ = [
     "EventRecord",
     "JsonDict",
     "NewRun",
+    "PersonRecord",
     "Refusal",
     "RunRecord",
     "SopRecord",
@@ -162,3 +163,15 @@ class Refusal:
 
     event: EventDraft
     collapse: Callable[[JsonDict], object] | None = None
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """One person of the people directory (see :mod:`opsflow.run.directory`)."""
+
+    key: str
+    name: str
+    email: str | None = None
+    timezone: str | None = None
+    teams: tuple[str, ...] = ()
+    active: bool = True

@@ -29,7 +29,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .coltypes import JSONDict, UTCDateTime
 
-__all__ = ["AssignmentRow", "Base", "EventRow", "RunRow", "SopRow", "WorkItemRow"]
+__all__ = ["AssignmentRow", "Base", "EventRow", "PersonRow", "RunRow", "SopRow",
+           "WorkItemRow"]
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -131,3 +132,22 @@ class AssignmentRow(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
     role: Mapped[str] = mapped_column(Text, primary_key=True)
     person: Mapped[str] = mapped_column(Text, primary_key=True, index=True)
+
+
+class PersonRow(Base):
+    """The people directory: who may hold a role (see :mod:`opsflow.run.directory`).
+
+    ``key`` is the canonical person key (:func:`opsflow.run.people.person_key`) that
+    events and assignments keep; ``teams`` is a comma-separated, sorted list of team
+    names. A person is never deleted, only made inactive, so history keeps meaning."""
+
+    __tablename__ = "people"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str | None] = mapped_column(Text)
+    teams: Mapped[str] = mapped_column(Text)
+    active: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

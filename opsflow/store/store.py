@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from ..errors import OpsflowError
@@ -61,18 +61,20 @@ from .coltypes import to_utc
 from .errors import (
     ConflictError,
     EventTimeBehindError,
+    PersonExistsError,
     RunBusyError,
     RunIdError,
     UnknownRunError,
     UnknownSopError,
 )
 from .heads import Head, Heads
-from .queries import ASSIGNMENTS, MARKS, RUNS, SOPS, WORK_ITEMS
+from .queries import ASSIGNMENTS, MARKS, PEOPLE, RUNS, SOPS, WORK_ITEMS
 from .records import (
     EventDraft,
     EventRecord,
     JsonDict,
     NewRun,
+    PersonRecord,
     Refusal,
     RunRecord,
     SopRecord,
@@ -86,6 +88,11 @@ __all__ = ["Store"]
 
 #: the largest id a run can have (the id column is a 32-bit integer on PostgreSQL)
 _MAX_ID = 2**31 - 1
+
+
+def update_people() -> Any:
+    """The UPDATE of one directory entry by key (``b_key``)."""
+    return update(PEOPLE).where(PEOPLE.c.key == bindparam("b_key"))
 
 
 def _checked_id(run_id: object) -> int:
@@ -702,6 +709,39 @@ class Store:
                                WORK_ITEMS.c.title, WORK_ITEMS.c.due_at).where(
                             WORK_ITEMS.c.run_id == run_id).order_by(WORK_ITEMS.c.id))]
         return pairs, work
+
+    # -- the people directory ----------------------------------------------
+
+    def add_people(self, people: Sequence[PersonRecord], *, update: bool = False) -> None:
+        """Add people to the directory in one transaction; a key that is there already
+        is :class:`PersonExistsError` (nothing written) unless ``update``, which replaces
+        it (keeping when it was first added)."""
+        now = datetime.now(UTC)
+        with self._write() as connection:
+            wanted = {p.key for p in people}
+            there = wanted & set(connection.execute(select(PEOPLE.c.key)).scalars())
+            if there and not update:
+                raise PersonExistsError(min(there))
+            new = [{**queries.person_row(p, now), "created_at": now} for p in people
+                   if p.key not in there]
+            changed = [{**queries.person_row(p, now), "b_key": p.key} for p in people
+                       if p.key in there]
+            queries.execute(connection, insert(PEOPLE), new)
+            queries.execute(connection, update_people(), changed)
+
+    def people(self, keys: Sequence[str] | None = None) -> list[PersonRecord]:
+        """The directory (or the people with these ``keys``), by key."""
+        statement = select(PEOPLE.c.key, PEOPLE.c.name, PEOPLE.c.email, PEOPLE.c.timezone,
+                           PEOPLE.c.teams, PEOPLE.c.active).order_by(PEOPLE.c.key)
+        if keys is not None:
+            statement = statement.where(PEOPLE.c.key.in_(list(keys)))
+        with self._read() as connection:
+            return [queries.person_record(row) for row in connection.execute(statement)]
+
+    def has_people(self) -> bool:
+        """Whether the directory has anybody in it (then roles bind only to its people)."""
+        with self._read() as connection:
+            return connection.execute(select(PEOPLE.c.key).limit(1)).first() is not None
 
     def now(self) -> datetime:
         """The database's time: the server's clock on PostgreSQL (one clock for every
