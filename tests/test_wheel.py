@@ -117,6 +117,8 @@ def test_the_wheel_holds_the_grammar_and_the_templates(installed: Installed) -> 
         if p.is_file() and "__pycache__" not in p.parts
     }
     assert shipped <= templates
+    schemas = {"opsflow/schemas/" + p.name for p in (ROOT / "opsflow" / "schemas").glob("*.json")}
+    assert schemas and schemas <= set(names)  # the JSON Schemas of docs/json.md
     assert not any(n.startswith(("tests/", "sops/", "grammar/", "renderers/")) for n in names)
 
 

@@ -56,8 +56,10 @@ def _revision(revision: str | None) -> str:
 
 
 @db.command("status")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Text for people, or JSON (docs/json.md).")
 @database_options
-def status(db_url: str | None, workspace: str | None) -> None:
+def status(output: str, db_url: str | None, workspace: str | None) -> None:
     """Print the database's schema revision and whether it needs an upgrade.
 
     \b
@@ -67,6 +69,15 @@ def status(db_url: str | None, workspace: str | None) -> None:
     state = admin.schema_state(db_url, workspace=workspace)
     if state.newer:
         raise newer_schema_error(state.url_display, _revision(state.after))
+    if output == "json":
+        import json
+
+        from .. import documents
+
+        click.echo(json.dumps(documents.db_status(state), indent=2))
+        if not state.current:
+            raise click.exceptions.Exit(1)
+        return
     click.echo(term(f"workspace: {state.source}"))
     click.echo(term(f"database: {state.url_display}"))
     click.echo(f"schema revision: {_revision(state.after)} (this opsflow: {state.head})")

@@ -131,8 +131,8 @@ def _set_active(key: str, active: bool, db_url: str | None, workspace: str | Non
 
 
 @people.command("list")
-@click.option("--format", "output", type=click.Choice(["text", "csv"]), default="text",
-              show_default=True)
+@click.option("--format", "output", type=click.Choice(["text", "csv", "json"]),
+              default="text", show_default=True, help="Text, CSV (what import reads) or JSON.")
 @database_options
 def list_people(output: str, db_url: str | None, workspace: str | None) -> None:
     """List the directory, by key (deactivated people are marked)."""
@@ -140,6 +140,13 @@ def list_people(output: str, db_url: str | None, workspace: str | None) -> None:
 
     with _store(db_url, workspace) as store:
         everyone = store.people()
+    if output == "json":
+        import json
+
+        from .. import documents
+
+        click.echo(json.dumps(documents.directory(everyone), indent=2))
+        return
     if output == "csv":  # every cell is escaped by to_csv (no control characters)
         click.echo(to_csv(everyone), nl=False)
         return

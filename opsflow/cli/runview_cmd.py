@@ -34,34 +34,66 @@ if TYPE_CHECKING:
 __all__ = ["describe", "history", "inbox", "list_runs", "shown", "status", "verify"]
 
 
+def _json(document: object) -> None:
+    """A document as JSON (ASCII: every other character, control characters and bytes
+    that were not UTF-8 included, is a \\u escape)."""
+    click.echo(json.dumps(document, indent=2))
+
+
+def _directory(engine: Any) -> dict[str, Any]:
+    return {p.key: p for p in engine.store.people()}
+
+
 @reads_a_run("status")
-def status(run_id: int, db_url: str | None, workspace: str | None) -> None:
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Text for people, or JSON (docs/json.md).")
+def status(run_id: int, output: str, db_url: str | None, workspace: str | None) -> None:
     """Show a run: phases, open checklist items, votes, who is next, due times.
 
     \b
-    Example:
+    Examples:
       opsflow status 12
+      opsflow status 12 --format json
     """
     with open_engine(db_url, workspace) as engine:
-        click.echo(render_status(clean(engine.status(run_id))))
+        found = engine.status(run_id)
+        if output == "json":
+            from .. import documents
+
+            _json(documents.status(found, _directory(engine)))
+            return
+        click.echo(render_status(clean(found)))
 
 
 @click.command("inbox")
 @click.argument("name", metavar="PERSON", required=False)
+@click.option("--format", "output", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True, help="Text for people, or JSON or CSV (docs/json.md).")
 @actor_option
 @database_options
-def inbox(name: str | None, actor: str | None, db_url: str | None,
+def inbox(name: str | None, output: str, actor: str | None, db_url: str | None,
           workspace: str | None) -> None:
     """Everything waiting on a person across runs, overdue first.
 
     \b
     Examples:
       opsflow inbox wendy
-      OPSFLOW_USER=wendy opsflow inbox
+      OPSFLOW_USER=wendy opsflow inbox --format csv
     """
     who = person(name, "PERSON") if name else acting(actor)
     with open_engine(db_url, workspace) as engine:
         items = engine.inbox(who)
+        if output != "text":
+            from .. import documents
+            from ..run.people import person_key
+
+            document = documents.inbox(person_key(who), items, _directory(engine))
+            if output == "json":
+                _json(document)
+            else:
+                click.echo(documents.to_csv(document["items"], documents.INBOX_COLUMNS),
+                           nl=False)
+            return
     if not items:
         click.echo(f"nothing is waiting on {who}")
     for entry in items:
@@ -79,19 +111,31 @@ def inbox(name: str | None, actor: str | None, db_url: str | None,
 @click.option("--person", default=None, help="Only runs where this person holds a role.")
 @click.option("--overdue", is_flag=True, help="Only runs with overdue work.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
+@click.option("--format", "output", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True, help="Text for people, or JSON or CSV (docs/json.md).")
 @database_options
 def list_runs(sop_id: str | None, run_status: str | None, person: str | None, overdue: bool,
-              limit: int | None, db_url: str | None, workspace: str | None) -> None:
+              limit: int | None, output: str, db_url: str | None, workspace: str | None) -> None:
     """List runs, oldest first.
 
     \b
-    Example:
+    Examples:
       opsflow list --status active --person wendy --overdue
+      opsflow list --format csv > runs.csv
     """
     with open_engine(db_url, workspace) as engine:
         runs = engine.list_runs(sop_id=sop_id, status=run_status, person=person,
                                 overdue=overdue, limit=limit)
         now = engine.clock.now()
+    if output != "text":
+        from .. import documents
+
+        document = documents.runs(runs, now)
+        if output == "json":
+            _json(document)
+        else:
+            click.echo(documents.to_csv(document["runs"], documents.LIST_COLUMNS), nl=False)
+        return
     if not runs:
         click.echo("no runs match")
     for run in runs:
@@ -189,7 +233,8 @@ def history(run_id: int, output: str, db_url: str | None, workspace: str | None)
     quorum) is not a rejection.
 
     \b
-    With --format json: {"run": RUN, "events": [...]}; every event has
+    With --format json: {"schema": "opsflow/history/1", "run": RUN, "events":
+    [...]} (docs/json.md); every event has
     kind, run_id, seq, at (ISO-8601), actor and extra (payload keys not
     known to its kind), and by kind:
       start      phase, title, assignments, fields, sop, command
@@ -216,9 +261,10 @@ def history(run_id: int, output: str, db_url: str | None, workspace: str | None)
     with open_engine(db_url, workspace) as engine:
         events = engine.timeline(run_id)
     if output == "json":
+        from .. import documents
         from ..run.events import to_json
 
-        click.echo(json.dumps({"run": run_id, "events": [to_json(e) for e in events]},
+        click.echo(json.dumps(documents.history(run_id, [to_json(e) for e in events]),
                               indent=2))
         return
     for event in events:
@@ -246,9 +292,11 @@ def _checkpoints(file: str | None, key: str | None) -> tuple[Any, list[str]]:
                    "(env OPSFLOW_CHECKPOINTS).")
 @click.option("--key", envvar="OPSFLOW_CHECKPOINT_KEY", metavar="FILE",
               help="The checkpoint key (its .pub file is enough; env OPSFLOW_CHECKPOINT_KEY).")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Text for people, or JSON (docs/json.md).")
 @database_options
 def verify(run_id: int | None, every: bool, checkpoint_file: str | None, key: str | None,
-           db_url: str | None, workspace: str | None) -> None:
+           output: str, db_url: str | None, workspace: str | None) -> None:
     """Check a run's hash-chained event log and that replaying it gives its state.
 
     With --checkpoints, also check that each run still holds the events its latest
@@ -269,6 +317,14 @@ def verify(run_id: int | None, every: bool, checkpoint_file: str | None, key: st
         if every and checkpoints is not None:
             problems += [f"run {r} was checkpointed but is not in the database: it was "
                          "deleted" for r in sorted(set(checkpoints) - set(runs))]
+    if output == "json":
+        from .. import documents
+
+        document = documents.verify(reports, problems)
+        _json(document)
+        if not document["ok"]:
+            raise click.exceptions.Exit(1)
+        return
     for report in reports:
         if report.ok:
             anchored = " and agrees with its checkpoint" if checkpoints is not None and \

@@ -716,6 +716,13 @@ class Store:
         """Add people to the directory in one transaction; a key that is there already
         is :class:`PersonExistsError` (nothing written) unless ``update``, which replaces
         it (keeping when it was first added)."""
+        from ..errors import ArgumentError
+
+        seen: set[str] = set()
+        for entry in people:
+            if entry.key in seen:
+                raise ArgumentError(f"'{entry.key}' is given twice; give each person once")
+            seen.add(entry.key)
         now = datetime.now(UTC)
         with self._write() as connection:
             wanted = {p.key for p in people}
