@@ -110,8 +110,11 @@ def inbox(who: str, items: Sequence[InboxItem], people: People) -> dict[str, Any
     }
 
 
-def runs(records: Sequence[RunRecord], now: dt.datetime) -> dict[str, Any]:
-    """What ``opsflow list`` shows."""
+def runs(records: Sequence[RunRecord], now: dt.datetime,
+         deactivated: Mapping[int, Sequence[str]] | None = None) -> dict[str, Any]:
+    """What ``opsflow list`` shows; ``deactivated``: run -> the deactivated people its
+    work waits on."""
+    gone = deactivated or {}
     return {
         "schema": SCHEMAS["list"],
         "runs": [{
@@ -124,6 +127,7 @@ def runs(records: Sequence[RunRecord], now: dt.datetime) -> dict[str, Any]:
             "updated_at": _time(r.updated_at),
             "due_at": _time(r.due_at),
             "overdue": r.due_at is not None and r.due_at < now,
+            "waits_on_deactivated": list(gone.get(r.id, ())),
         } for r in records],
     }
 
@@ -190,5 +194,5 @@ def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
 #: the CSV columns of the tabular documents
 INBOX_COLUMNS = ("run", "run_title", "sop", "kind", "phase", "title", "due_at", "overdue")
 LIST_COLUMNS = ("run", "title", "sop", "status", "phases", "started_at", "updated_at",
-                "due_at", "overdue")
+                "due_at", "overdue", "waits_on_deactivated")
 PEOPLE_COLUMNS = ("key", "name", "email", "timezone", "teams", "active")

@@ -155,3 +155,20 @@ def test_export_reads_back_and_neutralises_formulas(store_url: str) -> None:
     assert again[0].name == "'" + stored[0].name
     cli_out = opsflow(store_url, "people", "export").output
     assert cli_out == exported
+
+
+def test_status_and_list_show_names_and_who_is_deactivated(store_url: str) -> None:
+    with Engine(Store.open(store_url), FixedClock(T0)) as engine:
+        directory(engine.store)
+        engine.store.add_people([person("ann", "Ann Asker")], update=True)
+        run_id = engine.start(SOP, "Chairs", ROLES, FIELDS, actor="ann")
+        engine.store.add_people([person("ann", "Ann Asker", active=False)], update=True)
+    shown = opsflow(store_url, "status", str(run_id)).output
+    assert "owner role requester (Ann Asker (ann, deactivated))" in shown
+    assert ("  warning: this phase waits on ann, deactivated in the people directory; bind "
+            "the role to someone else with `opsflow reassign`") in shown
+    assert "roles: requester = Ann Asker (ann, deactivated); manager = Mia (mia);" in shown
+    listed = opsflow(store_url, "list").output
+    assert listed.endswith(" · waits on deactivated ann\n"), listed
+    with Store.open(store_url) as store:  # history keeps the key
+        assert {e.actor for e in store.events(run_id)} == {"ann"}

@@ -62,7 +62,7 @@ def status(run_id: int, output: str, db_url: str | None, workspace: str | None) 
 
             _json(documents.status(found, _directory(engine)))
             return
-        click.echo(render_status(clean(found)))
+        click.echo(render_status(clean(found), clean(_directory(engine))))
 
 
 @click.command("inbox")
@@ -127,10 +127,11 @@ def list_runs(sop_id: str | None, run_status: str | None, person: str | None, ov
         runs = engine.list_runs(sop_id=sop_id, status=run_status, person=person,
                                 overdue=overdue, limit=limit)
         now = engine.clock.now()
+        gone = engine.store.waiting_on_deactivated([r.id for r in runs])
     if output != "text":
         from .. import documents
 
-        document = documents.runs(runs, now)
+        document = documents.runs(runs, now, gone)
         if output == "json":
             _json(document)
         else:
@@ -141,8 +142,10 @@ def list_runs(sop_id: str | None, run_status: str | None, person: str | None, ov
     for run in runs:
         due = f" · due {when(run.due_at)}" if run.due_at else ""
         late = " · OVERDUE" if run.due_at and run.due_at < now else ""
+        waits = (f" · waits on deactivated {', '.join(gone[run.id])}" if run.id in gone
+                 else "")
         click.echo(term(f"{run.id} · {run.title} · {run.sop_id} · {run.status} · "
-                        f"{', '.join(run.phases) or '-'}") + f"{due}{late}")
+                        f"{', '.join(run.phases) or '-'}") + f"{due}{late}" + term(waits))
 
 
 def shown(text: object) -> str:

@@ -20,7 +20,8 @@ dataclass to define at import). This module does not change runs.
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple, Protocol
 
 from . import conditions, policy
 from .authority import listing, roles_text
@@ -40,6 +41,16 @@ __all__ = [
     "when",
     "work_items",
 ]
+
+
+class PersonLike(Protocol):
+    """A people-directory entry as status shows it (:class:`opsflow.store.PersonRecord`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
 
 
 class WorkNeed(NamedTuple):
@@ -290,22 +301,50 @@ _FILE_WORDS = {
 }
 
 
-def _phase_lines(p: PhaseStatus) -> list[str]:
+class _Names:
+    """How people are shown: ``Wendy Writer (wendy)`` when the people directory has
+    them (``…, deactivated`` if they are), else the key as events keep it."""
+
+    def __init__(self, people: Mapping[str, PersonLike] | None) -> None:
+        self.people = people or {}
+
+    def one(self, key: str) -> str:
+        found = self.people.get(key)
+        if found is None:
+            return key
+        return f"{found.name} ({key}{'' if found.active else ', deactivated'})"
+
+    def many(self, keys: Iterable[str], empty: str = "nobody") -> str:
+        return listing([self.one(k) for k in keys], empty)
+
+    def inactive(self, keys: Iterable[str]) -> list[str]:
+        return [k for k in keys if k in self.people and not self.people[k].active]
+
+
+def _phase_lines(p: PhaseStatus, names: _Names) -> list[str]:
     due = f" · due {when(p.due_at)}{' · OVERDUE' if p.overdue else ''}" if p.due_at else ""
     lines = [f"phase {p.phase} \"{p.title}\" · owner {roles_text([p.owner_role])} "
-             f"({listing(p.owners, 'nobody')}){due}"]
+             f"({names.many(p.owners)}){due}"]
     lines += [f"  [{'x' if done else ' '}] {n}. {text}" for n, text, done in p.checklist]
     for person, decision, comment in p.votes:
-        lines.append(f"  vote: {person} {decision}" + (f" — {comment}" if comment else ""))
+        lines.append(f"  vote: {names.one(person)} {decision}" +
+                     (f" — {comment}" if comment else ""))
     if p.policy:
         lines.append(f"  approval: {p.policy}")
     lines += [f"  note: {n}" for n in p.notes]
-    lines.append(f"  next: {listing(p.up_next, 'nobody')} — {p.next_step}")
+    lines.append(f"  next: {names.many(p.up_next)} — {p.next_step}")
+    gone = names.inactive(p.up_next)
+    if gone:
+        lines.append(f"  warning: this phase waits on {listing(gone)}, deactivated in the "
+                     "people directory; bind the role to someone else with `opsflow "
+                     "reassign`")
     return lines
 
 
-def render_status(st: RunStatus) -> str:
-    """The status as plain text, one fact per line."""
+def render_status(st: RunStatus, people: Mapping[str, PersonLike] | None = None) -> str:
+    """The status as plain text, one fact per line; ``people``: the people directory
+    (key -> entry), for display names and who is deactivated."""
+    names = _Names(people)
     state = st.status if st.status != "done" else f"done (finished in {st.outcome})"
     lines = [f"run {st.run_id}: {st.title}",
              f"sop: {st.sop_id} version {st.sop_version or '-'} · {state}",
@@ -315,15 +354,15 @@ def render_status(st: RunStatus) -> str:
     if st.sop_file in _FILE_WORDS:
         lines.append("warning: " + _FILE_WORDS[st.sop_file].format(path=st.sop_path))
     for phase in st.phases:
-        lines += _phase_lines(phase)
+        lines += _phase_lines(phase, names)
     if st.fields:
         lines.append("fields: " + ", ".join(f"{k} = {v}" for k, v in st.fields.items()))
-    roles = [f"{role} = {listing(people, 'nobody')}" for role, people in st.assignments.items()]
+    roles = [f"{role} = {names.many(people)}" for role, people in st.assignments.items()]
     lines.append("roles: " + ("; ".join(roles) or "none bound"))
     for ms in st.milestones:
         state_text = f"reached {when(ms.reached_at)}" if ms.reached_at else (
             f"due {when(ms.due_at)}{' · OVERDUE' if ms.overdue else ''}" if ms.due_at
             else "not reached")
         lines.append(f"milestone: {ms.title} · owner {ms.owner_role} "
-                     f"({listing(ms.owners, 'nobody')}) · {state_text}")
+                     f"({names.many(ms.owners)}) · {state_text}")
     return "\n".join(lines)

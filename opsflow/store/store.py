@@ -745,6 +745,23 @@ class Store:
         with self._read() as connection:
             return [queries.person_record(row) for row in connection.execute(statement)]
 
+    def waiting_on_deactivated(self, run_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Run -> the deactivated people of the directory its work waits on (runs with
+        none are left out)."""
+        found: dict[int, list[str]] = {}
+        if not run_ids:
+            return found
+        statement = (select(WORK_ITEMS.c.run_id, WORK_ITEMS.c.person).distinct()
+                     .join(PEOPLE, PEOPLE.c.key == WORK_ITEMS.c.person)
+                     .where(PEOPLE.c.active == 0)
+                     .order_by(WORK_ITEMS.c.run_id, WORK_ITEMS.c.person))
+        wanted = set(run_ids)
+        with self._read() as connection:
+            for row in connection.execute(statement):
+                if row.run_id in wanted:
+                    found.setdefault(row.run_id, []).append(row.person)
+        return found
+
     def has_people(self) -> bool:
         """Whether the directory has anybody in it (then roles bind only to its people)."""
         with self._read() as connection:
