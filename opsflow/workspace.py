@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -39,7 +40,8 @@ CONFIG = "opsflow.toml"
 DATA = ".opsflow"
 DATABASE = "opsflow.db"
 ENV_VAR = "OPSFLOW_DATABASE_URL"
-SETTINGS = ("database", "sops", "timezone")
+SETTINGS = ("admins", "database", "identity", "sops", "timezone")
+IDENTITIES = ("free", "token")
 #: the largest config file read (a config is a few lines; anything bigger is a mistake)
 MAX_CONFIG_BYTES = 64 * 1024
 
@@ -87,6 +89,12 @@ timezone = "UTC"
 # The database. Without this line: the SQLite file .opsflow/opsflow.db here.
 # For a team, one PostgreSQL database (put its password in ~/.pgpass, never here):
 # database = "postgresql+psycopg://ops@db.example.com:5432/opsflow"
+
+# How people are identified: "free" (--as names anyone; the default with SQLite) or
+# "token" (people act with a personal token from `opsflow login`; the default with
+# PostgreSQL). Admins may act for others and manage the people directory.
+# identity = "token"
+# admins = ["ann"]
 '''
 
 
@@ -104,6 +112,12 @@ class Workspace:
     database: str | None = None
     sops: str = "sops"
     timezone: str = "UTC"
+    #: ``free``: ``--as`` names anyone; ``token``: people act with a personal token
+    #: (``opsflow login``); the default is ``token`` when the database is PostgreSQL
+    identity: str = "free"
+    #: people (keys) who may act for others with ``--as`` and manage tokens and the
+    #: directory when tokens are required
+    admins: tuple[str, ...] = ()
 
     @property
     def data(self) -> Path:
@@ -157,23 +171,47 @@ def load(folder: str | os.PathLike[str]) -> Workspace:
         raise WorkspaceError(f"{path} is not valid TOML ({error}); fix that line, or run "
                              "`opsflow init` in an empty folder to see a working one") from None
     values: dict[str, str] = {}
+    admins: tuple[str, ...] = ()
     for key, value in settings.items():
         if key not in SETTINGS:
             close = difflib.get_close_matches(key, SETTINGS, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise WorkspaceError(f"{path}: unknown setting '{_shown(key)}'; {hint}"
                                  f"the settings are {', '.join(SETTINGS)}")
+        if key == "admins":
+            admins = _admins(path, value)
+            continue
         if not isinstance(value, str) or not value.strip():
             raise WorkspaceError(f"{path}: '{key}' must be text in quotes, like "
                                  f'{key} = "{_EXAMPLES[key]}"')
         values[key] = value.strip()
-    return Workspace(root, path, database=_database(path, root, values.get("database")),
+    database = _database(path, root, values.get("database"))
+    default = "token" if database is not None and database.startswith("postgresql") else "free"
+    identity = values.get("identity", default)
+    if identity not in IDENTITIES:
+        raise WorkspaceError(f"{path}: 'identity' is '{_shown(identity)}'; it is \"free\" "
+                             '(--as names anyone) or "token" (people act with `opsflow login`)')
+    return Workspace(root, path, database=database,
                      sops=_sops(path, values.get("sops", "sops")),
-                     timezone=_timezone(path, values.get("timezone", "UTC")))
+                     timezone=_timezone(path, values.get("timezone", "UTC")),
+                     identity=identity, admins=admins)
+
+
+def _admins(path: Path, value: object) -> tuple[str, ...]:
+    from .run.errors import RunError
+    from .run.people import person_key
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise WorkspaceError(f"{path}: 'admins' must be a list of people's keys, like "
+                             'admins = ["ann", "bob"]')
+    try:
+        return tuple(dict.fromkeys(person_key(v, "an admin's key") for v in value))
+    except RunError as error:
+        raise WorkspaceError(f"{path}: 'admins': {error}") from None
 
 
 _EXAMPLES = {"database": "postgresql+psycopg://ops@db.example.com/opsflow", "sops": "sops",
-             "timezone": "Europe/Berlin"}
+             "timezone": "Europe/Berlin", "identity": "token"}
 
 
 def _shown(text: str) -> str:
@@ -230,18 +268,25 @@ def _timezone(path: Path, name: str) -> str:
 
 def database_url(url: str | None = None, workspace: str | os.PathLike[str] | None = None,
                  *, create: bool = True) -> str:
-    """The database URL to use: ``url``, else ``OPSFLOW_DATABASE_URL``, else the
-    workspace's (``workspace``, or the one the current folder is in).
+    """The database URL alone of :func:`resolve`."""
+    return resolve(url, workspace, create=create)[0]
+
+
+def resolve(url: str | None = None, workspace: str | os.PathLike[str] | None = None,
+            *, create: bool = True) -> tuple[str, Workspace | None]:
+    """The database URL to use and the workspace it belongs to: ``url``, else
+    ``OPSFLOW_DATABASE_URL`` (no workspace: ``None``), else the workspace's
+    (``workspace``, or the one the current folder is in).
 
     ``create``: make the workspace's ``.opsflow/`` folder for its SQLite file if
     needed; without it, a workspace whose database does not exist yet is a
     :class:`WorkspaceError` (a read never creates a database).
     """
     if url:
-        return url
+        return url, None
     from_env = os.environ.get(ENV_VAR, "").strip()
     if from_env:
-        return from_env
+        return from_env, None
     if workspace is not None:
         folder = Path(workspace)
         if not folder.is_dir():
@@ -257,7 +302,7 @@ def database_url(url: str | None = None, workspace: str | os.PathLike[str] | Non
                 f"to make one here, or give the database with --db or {ENV_VAR}")
         found = located
     if found.database is not None:
-        return found.database
+        return found.database, found
     if not create and not found.sqlite_file.is_file():
         raise WorkspaceError(f"the workspace at {found.root} has no database yet (nothing was "
                              "created); start a run with `opsflow start`")
@@ -269,7 +314,8 @@ def database_url(url: str | None = None, workspace: str | os.PathLike[str] | Non
                                  f"workspace writable or set {ENV_VAR}") from None
     from sqlalchemy.engine import URL
 
-    return URL.create("sqlite", database=str(found.sqlite_file.resolve())).render_as_string()
+    return (URL.create("sqlite", database=str(found.sqlite_file.resolve())).render_as_string(),
+            found)
 
 
 def source(url: str | None = None, workspace: str | os.PathLike[str] | None = None) -> str:
@@ -284,7 +330,8 @@ def source(url: str | None = None, workspace: str | os.PathLike[str] | None = No
     return f"the workspace at {found.describe()}"
 
 
-def init(folder: str | os.PathLike[str], *, database: str | None = None) -> Workspace:
+def init(folder: str | os.PathLike[str], *, database: str | None = None,
+         admins: Sequence[str] = ()) -> Workspace:
     """Make a workspace at ``folder`` (created if missing): ``opsflow.toml``,
     ``.opsflow/`` and ``sops/purchase-request.sop``; ``database``: a URL written into
     the config (the team's PostgreSQL). Refuses, writing nothing, if any of them is
@@ -303,6 +350,10 @@ def init(folder: str | os.PathLike[str], *, database: str | None = None) -> Work
         assert checked is not None
         text = text.replace('# database = "postgresql+psycopg://ops@db.example.com:5432/'
                             'opsflow"\n', f"database = {_toml_string(database)}\n")
+    if admins:
+        keys = _admins(config, list(admins))
+        text = text.replace('# admins = ["ann"]\n',
+                            f"admins = [{', '.join(_toml_string(k) for k in keys)}]\n")
     try:
         (root / DATA).mkdir(parents=True, exist_ok=True)
         example.parent.mkdir(exist_ok=True)

@@ -76,6 +76,8 @@ EDITS = {
     # chained events; the directory only decides whom a role may be bound to next
     **{f"people.{c}": None for c in ("key", "name", "email", "timezone", "teams", "active",
                                      "created_at", "updated_at")},
+    # personal tokens say who a command acts as; what they did is in the chained events
+    **{f"tokens.{c}": None for c in ("id", "person", "hash", "created_at", "revoked_at")},
 }
 #: columns whose edit nothing notices, and why that is acceptable
 NOT_COVERED = {
@@ -90,7 +92,8 @@ NOT_COVERED = {
 KEYS = {"sops.hash", "runs.id", "events.run_id", "work_items.id", "work_items.run_id",
         "assignments.run_id", "marks.name", "marks.value", "marks.at",
         *(f"people.{c}" for c in ("key", "name", "email", "timezone", "teams", "active",
-                                  "created_at", "updated_at"))}
+                                  "created_at", "updated_at")),
+        *(f"tokens.{c}" for c in ("id", "person", "hash", "created_at", "revoked_at"))}
 
 
 def columns() -> list[str]:

@@ -137,8 +137,10 @@ def test_init_with_the_team_database_writes_it_and_creates_the_schema(
 
 @pytest.mark.parametrize(("config", "problem"), [
     ('databse = "sqlite:///x.db"\n',
-     "unknown setting 'databse'; did you mean 'database'? the settings are database, sops, "
-     "timezone"),
+     "unknown setting 'databse'; did you mean 'database'? the settings are admins, database, "
+     "identity, sops, timezone"),
+    ('identity = "open"\n', "'identity' is 'open'; it is \"free\" (--as names anyone) or"),
+    ("admins = \"ann\"\n", "'admins' must be a list of people's keys"),
     ("sops = 3\n", """'sops' must be text in quotes, like sops = "sops\""""),
     ('sops = "../elsewhere"\n', """'sops' must be a folder inside the workspace, like """
                                 """sops = "sops\""""),

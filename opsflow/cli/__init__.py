@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("opsflow.cli.init_cmd:init", "Make a workspace: opsflow.toml, a database, an "
              "example SOP."),
     "render": ("opsflow.cli.render_cmd:render", "Render a playbook, RACI chart or diagram."),
+    "login": ("opsflow.cli.login_cmd:login", "Get a personal token and save it."),
+    "logout": ("opsflow.cli.login_cmd:logout", "Revoke this user's token and forget it."),
     "people": ("opsflow.cli.people_cmd:people", "The people directory: add, edit, list, "
                "import, export."),
     "publish": ("opsflow.cli.render_cmd:publish_cmd", "Publish SOPs as a static HTML site."),

@@ -18,22 +18,28 @@ from .common import term
 @click.option("--db", "db_url", metavar="URL", default=None,
               help="The team's database (written into opsflow.toml), e.g. "
                    "postgresql+psycopg://ops@db/opsflow; default: .opsflow/opsflow.db here.")
-def init(folder: str, db_url: str | None) -> None:
+@click.option("--admin", "admins", multiple=True, metavar="PERSON",
+              help="An admin of the workspace (may act for others, manage people and "
+                   "give the first token); repeat for each.")
+def init(folder: str, db_url: str | None, admins: tuple[str, ...]) -> None:
     """Make a workspace in FOLDER (default: here): opsflow.toml, its database and an
     example SOP. Commands run in FOLDER or below it then use this workspace.
 
     \b
     Examples:
       opsflow init
-      opsflow init ops --db postgresql+psycopg://ops@db.example.com/opsflow
+      opsflow init ops --db postgresql+psycopg://ops@db.example.com/opsflow --admin ann
     """
     from ..store import Store
     from ..workspace import init as make
 
-    made = make(folder, database=db_url)
+    made = make(folder, database=db_url, admins=admins)
     with Store.open(made.database, workspace=made.root, upgrade=True) as store:
         shown = store.url_display
     click.echo(term(f"made a workspace at {made.root}"))
     click.echo(term(f"  config:   {made.config}"))
     click.echo(term(f"  database: {shown}"))
     click.echo(term(f"  SOPs:     {made.sops_folder} (try: opsflow check {made.sops_folder})"))
+    click.echo(term(f"  identity: {made.identity}" + (
+        f" (admins: {', '.join(made.admins) or 'none yet: add admins = [...] to the config'})"
+        if made.identity == "token" else " (--as names the person acting)")))

@@ -41,6 +41,12 @@ def _store(db_url: str | None, workspace: str | None, *, create: bool = False) -
     return Store.open(db_url, workspace=workspace, create=create)
 
 
+def _admin(store: Store) -> None:
+    from ..identity import require_admin
+
+    require_admin(store, "changing the people directory")
+
+
 def _teams(teams: tuple[str, ...]) -> list[str]:
     return [t.strip() for value in teams for t in value.split(",") if t.strip()]
 
@@ -65,6 +71,7 @@ def add(key: str, name: str, email: str | None, timezone: str | None, teams: tup
 
     entry = person(key, name, email=email, timezone=timezone, teams=_teams(teams))
     with _store(db_url, workspace, create=True) as store:
+        _admin(store)
         store.add_people([entry])
     click.echo(term(f"added {entry.key} ({entry.name})"))
 
@@ -81,6 +88,7 @@ def edit(key: str, name: str | None, email: str | None, timezone: str | None,
          teams: tuple[str, ...], db_url: str | None, workspace: str | None) -> None:
     """Change a person's display name, email, time zone or teams."""
     with _store(db_url, workspace) as store:
+        _admin(store)
         old = _one(store, key)
         from ..run.directory import person
 
@@ -125,8 +133,11 @@ def _set_active(key: str, active: bool, db_url: str | None, workspace: str | Non
     from dataclasses import replace
 
     with _store(db_url, workspace) as store:
+        _admin(store)
         old = _one(store, key)
         store.add_people([replace(old, active=active)], update=True)
+        if not active:
+            store.revoke_tokens(person=old.key)
     click.echo(term(f"{old.key} ({old.name}) is {'active' if active else 'deactivated'}"))
 
 
@@ -199,9 +210,25 @@ def import_people(file: Path, skip_bad: bool, db_url: str | None,
                              f"{'s' if len(problems) != 1 else ''} in {file}",
                              "fix them, or pass --skip-bad to import only the good rows")
     with _store(db_url, workspace, create=True) as store:
+        _admin(store)
         keys = {p.key for p in store.people()}
         store.add_people(found, update=True)
     added = sum(1 for p in found if p.key not in keys)
     skipped = f"; skipped {len(problems)} bad rows" if problems else ""
     click.echo(term(f"imported {len(found)} people from {file}: {added} added, "
                     f"{len(found) - added} updated{skipped}"))
+
+
+@people.command("revoke")
+@click.argument("key")
+@database_options
+def revoke(key: str, db_url: str | None, workspace: str | None) -> None:
+    """Revoke every token of a person (an admin, or the person themself)."""
+    from .. import identity
+
+    with _store(db_url, workspace) as store:
+        found = _one(store, key)
+        if identity.mode(store) == "token" and identity.current(store) != found.key:
+            identity.require_admin(store, f"revoking {found.key}'s tokens")
+        count = store.revoke_tokens(person=found.key)
+    click.echo(term(f"revoked {count} token{'' if count == 1 else 's'} of {found.key}"))

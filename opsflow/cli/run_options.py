@@ -22,6 +22,7 @@ import click
 
 from ..errors import OpsflowError
 from ..run.engine import Engine
+from ..store import Store
 from .common import UNSAFE, term
 from .db_cmd import database_options
 
@@ -52,11 +53,20 @@ def person(name: str, where: str) -> str:
     return name.strip()
 
 
-def acting(value: str | None) -> str:
+def acting(value: str | None, store: Store | None = None) -> str:
+    """Who acts: ``--as`` or ``OPSFLOW_USER``; with the ``store`` of a workspace that
+    requires tokens, the person of the user's token (:func:`opsflow.identity.acting_person`
+    decides)."""
     actor = (value or os.environ.get(USER_ENV, "")).strip()
-    if not actor:
+    claimed = person(actor, "--as" if value else USER_ENV) if actor else None
+    if store is not None:
+        from ..identity import acting_person, mode
+
+        if mode(store) == "token":
+            return acting_person(store, claimed)
+    if claimed is None:
         raise NoActor(f"who is acting? add --as NAME, or set {USER_ENV}=NAME in your shell")
-    return person(actor, "--as" if value else USER_ENV)
+    return claimed
 
 
 class Number(click.ParamType[Any]):

@@ -127,10 +127,10 @@ def start(sop_file: str, title: str, roles: tuple[str, ...], fields: tuple[str, 
     values = dict(_pair(value, "FIELD", "--field budget=12000") for value in fields)
     from ..api import load_with_files  # the parser is needed only here
 
-    person = acting(actor)
     # a broken SOP is refused before any database is touched
     sop, files = load_with_files(sop_file, library)
     with open_engine(db_url, workspace, create=True) as engine:
+        person = acting(actor, engine.store)
         run_id = engine.start(sop, title, assignments, values, actor=person, files=files)
         run = engine.store.get_run(run_id)
         later = engine.roles_to_bind_later(run_id)
@@ -161,7 +161,7 @@ def _criterion_command(name: str, verb: str) -> click.Command:
                 db_url: str | None, workspace: str | None) -> None:
         method = getattr(Engine, verb)
         _act(db_url, workspace,
-             lambda e: method(e, run_id, criterion, actor=acting(actor), phase=phase))
+             lambda e: method(e, run_id, criterion, actor=acting(actor, e.store), phase=phase))
 
     command.help = (f"{verb.capitalize()} a done-criterion, by number or by the start of its "
                     f"text.\n\n\b\nExamples:\n  opsflow {name} 12 1 --as wendy\n"
@@ -185,7 +185,7 @@ def _vote_command(decision: str) -> click.Command:
     @database_options
     def command(run_id: int, comment: str, phase: str | None, actor: str | None,
                 db_url: str | None, workspace: str | None) -> None:
-        _act(db_url, workspace, lambda e: e.vote(run_id, decision, actor=acting(actor),
+        _act(db_url, workspace, lambda e: e.vote(run_id, decision, actor=acting(actor, e.store),
                                                  comment=comment, phase=phase))
 
     example = ' -m "Tone does not fit the brand"' if needs else ""
@@ -211,7 +211,8 @@ def _phase_command(name: str, doc: str) -> click.Command:
     def command(run_id: int, phase: str | None, actor: str | None, db_url: str | None,
                 workspace: str | None) -> None:
         method = getattr(Engine, name)
-        _act(db_url, workspace, lambda e: method(e, run_id, actor=acting(actor), phase=phase))
+        _act(db_url, workspace,
+             lambda e: method(e, run_id, actor=acting(actor, e.store), phase=phase))
 
     return command
 
@@ -237,8 +238,8 @@ def fire(run_id: int, event: str, phase: str | None, comment: str, actor: str | 
     Example:
       opsflow fire 12 emergency --comment "Payments are down" --as chris
     """
-    _act(db_url, workspace, lambda e: e.fire(run_id, event, actor=acting(actor), phase=phase,
-                                             comment=comment))
+    _act(db_url, workspace, lambda e: e.fire(run_id, event, actor=acting(actor, e.store),
+                                             phase=phase, comment=comment))
 
 
 @click.command("set")
@@ -255,7 +256,8 @@ def set_field(run_id: int, field: str, value: str, actor: str | None, db_url: st
     Example:
       opsflow set 12 budget 15000 --as ann
     """
-    _act(db_url, workspace, lambda e: e.set_field(run_id, field, value, actor=acting(actor)))
+    _act(db_url, workspace,
+         lambda e: e.set_field(run_id, field, value, actor=acting(actor, e.store)))
 
 
 @click.command("reassign")
@@ -273,7 +275,7 @@ def reassign(run_id: int, role: str, people: tuple[str, ...], actor: str | None,
       opsflow reassign 12 writer walt --as ann
     """
     names = [person(p, "PEOPLE") for item in people for p in item.split(",")]
-    _act(db_url, workspace, lambda e: e.reassign(run_id, role, names, actor=acting(actor)))
+    _act(db_url, workspace, lambda e: e.reassign(run_id, role, names, actor=acting(actor, e.store)))
 
 
 @click.command("cancel")
@@ -289,4 +291,4 @@ def cancel(run_id: int, reason: str, actor: str | None, db_url: str | None,
     Example:
       opsflow cancel 12 --reason "client withdrew" --as ann
     """
-    _act(db_url, workspace, lambda e: e.cancel(run_id, actor=acting(actor), reason=reason))
+    _act(db_url, workspace, lambda e: e.cancel(run_id, actor=acting(actor, e.store), reason=reason))

@@ -51,6 +51,7 @@ WORK_ITEMS = Base.metadata.tables["work_items"]
 ASSIGNMENTS = Base.metadata.tables["assignments"]
 MARKS = Base.metadata.tables["marks"]
 PEOPLE = Base.metadata.tables["people"]
+TOKENS = Base.metadata.tables["tokens"]
 
 RUN_COLUMNS = (
     RUNS.c.id,

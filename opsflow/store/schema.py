@@ -151,3 +151,15 @@ class PersonRow(Base):
     active: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class TokenRow(Base):
+    """Personal tokens (:mod:`opsflow.identity`): only a hash of each is kept."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    person: Mapped[str] = mapped_column(Text, index=True)
+    hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -50,7 +50,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
@@ -68,7 +68,7 @@ from .errors import (
     UnknownSopError,
 )
 from .heads import Head, Heads
-from .queries import ASSIGNMENTS, MARKS, PEOPLE, RUNS, SOPS, WORK_ITEMS
+from .queries import ASSIGNMENTS, MARKS, PEOPLE, RUNS, SOPS, TOKENS, WORK_ITEMS
 from .records import (
     EventDraft,
     EventRecord,
@@ -82,6 +82,9 @@ from .records import (
     WorkItem,
     WorkItemRecord,
 )
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 __all__ = ["Store"]
 
@@ -122,6 +125,8 @@ class Store:
                                               queries.EVENT_KEYS)
         self._heads = Heads()
         self._writer: Connection | None = None
+        #: the workspace the database was found through (``None``: given by URL)
+        self.workspace: Workspace | None = None
         self._writer_lock = threading.Lock()
 
     @classmethod
@@ -142,10 +147,13 @@ class Store:
         ``create=False`` (what reading commands pass): a SQLite database that does not
         exist is an error, never created.
         """
-        resolved = database.resolve_url(url, workspace, create=create)
+        from ..workspace import resolve
+
+        resolved, found = resolve(url, workspace, create=create)
         if not create:
             database.require_existing(resolved)
         store = cls(resolved, lock_wait=lock_wait)
+        store.workspace = found
         try:
             with store._guard():
                 migrate.check(
@@ -761,6 +769,41 @@ class Store:
                 if row.run_id in wanted:
                     found.setdefault(row.run_id, []).append(row.person)
         return found
+
+    # -- personal tokens (opsflow.identity decides; the store keeps the hashes) -----
+
+    def add_token(self, token_id: str, person: str, token_hash: str) -> None:
+        with self._write() as connection:
+            connection.execute(insert(TOKENS).values(
+                id=token_id, person=person, hash=token_hash, created_at=datetime.now(UTC),
+                revoked_at=None))
+
+    def token(self, token_id: str) -> tuple[str, str, bool] | None:
+        """``(person, hash, revoked)`` of a token id, or ``None``."""
+        with self._read() as connection:
+            row = connection.execute(select(TOKENS.c.person, TOKENS.c.hash,
+                                            TOKENS.c.revoked_at)
+                                     .where(TOKENS.c.id == token_id)).one_or_none()
+        return None if row is None else (row.person, row.hash, row.revoked_at is not None)
+
+    def has_tokens(self) -> bool:
+        with self._read() as connection:
+            return connection.execute(select(TOKENS.c.id).limit(1)).first() is not None
+
+    def revoke_tokens(self, *, token_id: str | None = None, person: str | None = None) -> int:
+        """Revoke one token, or every token of ``person``; how many were revoked."""
+        if token_id is None and person is None:
+            from ..errors import ArgumentError
+
+            raise ArgumentError("revoke_tokens needs token_id or person")
+        statement = update(TOKENS).where(TOKENS.c.revoked_at.is_(None))
+        if token_id is not None:
+            statement = statement.where(TOKENS.c.id == token_id)
+        if person is not None:
+            statement = statement.where(TOKENS.c.person == person)
+        with self._write() as connection:
+            return int(connection.execute(statement.values(revoked_at=datetime.now(UTC)))
+                       .rowcount)
 
     def has_people(self) -> bool:
         """Whether the directory has anybody in it (then roles bind only to its people)."""
