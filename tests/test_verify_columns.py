@@ -30,6 +30,7 @@ EDITS = {
     "sops.sop_id": "UPDATE sops SET sop_id = sop_id || 'x'",
     "sops.version": "UPDATE sops SET version = version || '9'",
     "sops.path": "UPDATE sops SET path = path || '.moved'",
+    "sops.workspace_path": "UPDATE sops SET workspace_path = 'elsewhere.sop'",
     "sops.source": "UPDATE sops SET source = source || char(10) || '# an edit'",
     "sops.compiled": "UPDATE sops SET compiled = json_set(compiled, '$.sop.title', 'Edited')",
     "sops.created_at": f"UPDATE sops SET created_at = {LATER}",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from engine_support import ONBOARDING_PEOPLE
 
 from opsflow.cli import cli
 from opsflow.store import Store, database
@@ -183,3 +184,33 @@ def test_init_refuses_a_password_or_a_file_and_writes_nothing(tmp_path: Path) ->
     assert result.exit_code == 2 and "is a file" in result.output
     with pytest.raises(WorkspaceError, match="is a file, not a folder; give a folder"):
         init(tmp_path / "file")
+
+
+def test_a_workspace_can_move_with_its_runs(tmp_path: Path, opsflow: Opsflow) -> None:
+    """SOP paths are kept relative to the workspace: after the folder moves, status finds
+    the SOP and the file it includes where they are now."""
+    import shutil
+
+    old = tmp_path / "old"
+    assert opsflow("init", str(old), cwd=tmp_path).returncode == 0
+    repo = Path(__file__).parent.parent / "sops"
+    shutil.copy(repo / "employee-onboarding.sop", old / "sops" / "onboarding.sop")
+    shutil.copytree(repo / "shared", old / "sops" / "shared")
+    roles = [f"--role={role}={','.join(people)}" for role, people in ONBOARDING_PEOPLE.items()]
+    started = opsflow("start", "sops/onboarding.sop", "--title", "New hire", *roles,
+                      "--field", "start-date=2027-01-04", "--field", "work-location=office",
+                      "--field", "laptop=standard", "--field", "job-title=Engineer", cwd=old)
+    assert started.returncode == 0, started.stderr
+    new = tmp_path / "elsewhere" / "new"
+    new.parent.mkdir()
+    old.rename(new)
+    status = opsflow("status", "1", cwd=new)
+    assert status.returncode == 0, status.stderr
+    assert "warning:" not in status.stdout  # the same file, found where it is now
+    shared = new / "sops" / "shared" / "company-roles.sop"
+    shared.write_text(shared.read_text("utf-8") + "\n", "utf-8")
+    changed = opsflow("status", "1", cwd=new)
+    assert (f"warning: the file {new / 'sops' / 'onboarding.sop'} has changed since this "
+            "run started") in changed.stdout
+    verified = opsflow("verify", "1", cwd=new)
+    assert verified.returncode == 0, verified.stderr

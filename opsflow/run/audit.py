@@ -69,6 +69,9 @@ def _row_of_pin(sop: SopRecord, compiled: CompiledSop) -> list[str]:
     wrong = [name for name, row, pinned in (
         ("id", sop.sop_id, compiled.sop.id), ("version", sop.version, compiled.sop.version),
         ("path", sop.path, compiled.sop.path)) if row != pinned]
+    if sop.workspace_path is not None and not compiled.sop.path.endswith(
+            "/" + sop.workspace_path):
+        wrong.append("workspace path")
     return [f"the pinned SOP's {', '.join(wrong)} differ from its compiled form"] if wrong \
         else []
 

@@ -165,11 +165,36 @@ class Engine:
             path = str(Path(path).resolve())
             compiled = replace(compiled, sop=replace(compiled.sop, path=path))
         record = SopRecord(compiled.hash, sop.id, sop.version, path, sop.source,
-                           compiled.to_json())
+                           compiled.to_json(), self._workspace_path(path))
         self.store.put_sop(record)
         self._sops[record.hash] = record
         self._compiled[record.hash] = compiled
         return record, compiled
+
+    def _workspace_path(self, path: str) -> str | None:
+        """``path`` relative to the store's workspace (posix), if it lies inside it."""
+        found = self.store.workspace
+        if found is None or not Path(path).is_absolute():
+            return None
+        try:
+            return Path(path).relative_to(found.root).as_posix()
+        except ValueError:
+            return None
+
+    def _located(self, sop: SopRecord, compiled: CompiledSop) -> tuple[str, list[str]]:
+        """The pinned SOP's file and its includes where they are now: moved with the
+        workspace when the SOP was started inside one and the workspace has moved."""
+        includes = [i.path for i in compiled.sop.includes]
+        found, inside = self.store.workspace, sop.workspace_path
+        if found is None or inside is None or not sop.path.endswith("/" + inside):
+            return sop.path, includes
+        old_root = sop.path[:-len(inside)].rstrip("/")
+        new_root = found.root.as_posix()
+
+        def moved(path: str) -> str:
+            return new_root + path[len(old_root):] if path.startswith(old_root + "/") else path
+
+        return moved(sop.path), [moved(p) for p in includes]
 
     # ---- writing ----------------------------------------------------------------------
     @staticmethod
@@ -354,10 +379,10 @@ class Engine:
         run = self.store.get_run(run_id)
         sop = self.sop(run.sop_hash)
         compiled = self.compiled(run.sop_hash)
-        includes = [i.path for i in compiled.sop.includes]
+        path, includes = self._located(sop, compiled)
         return build_status(compiled, RunState.from_dict(run.state), run_id=run.id,
-                            title=run.title, now=self.clock.now(), sop_path=sop.path,
-                            sop_file=file_state(sop.hash, sop.path, includes))
+                            title=run.title, now=self.clock.now(), sop_path=path,
+                            sop_file=file_state(sop.hash, path, includes))
 
     def inbox(self, person: str) -> list[InboxItem]:
         """Everything waiting on ``person`` across runs, overdue (earliest due) first."""

@@ -150,7 +150,8 @@ INSERT_WORK = insert(WORK_ITEMS)
 DELETE_ASSIGNMENTS = delete(ASSIGNMENTS).where(ASSIGNMENTS.c.run_id == bindparam("b_run_id"))
 INSERT_ASSIGNMENT = insert(ASSIGNMENTS)
 SELECT_SOP = select(
-    SOPS.c.hash, SOPS.c.sop_id, SOPS.c.version, SOPS.c.path, SOPS.c.source, SOPS.c.compiled
+    SOPS.c.hash, SOPS.c.sop_id, SOPS.c.version, SOPS.c.path, SOPS.c.source, SOPS.c.compiled,
+    SOPS.c.workspace_path,
 ).where(SOPS.c.hash == bindparam("b_hash"))
 SELECT_EVENTS = (
     select(*EVENT_COLUMNS).where(EVENTS.c.run_id == bindparam("b_run_id")).order_by(EVENTS.c.seq)

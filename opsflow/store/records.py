@@ -51,6 +51,8 @@ class SopRecord:
     path: str
     source: str
     compiled: JsonDict
+    #: ``path`` relative to the workspace it was started in (``None``: outside one)
+    workspace_path: str | None = None
 
 
 @dataclass(frozen=True)

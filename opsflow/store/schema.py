@@ -60,6 +60,8 @@ class SopRow(Base):
     source: Mapped[str] = mapped_column(Text)
     compiled: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+    #: the SOP file's path relative to its workspace, when it was started from one
+    workspace_path: Mapped[str | None] = mapped_column(Text)
 
 
 class RunRow(Base):
