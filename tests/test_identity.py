@@ -78,6 +78,8 @@ def test_acting_needs_the_token_of_the_person(team: Path, store_url: str) -> Non
         1, "error: you act as wendy (your token) in this workspace; acting as mia with --as "
            "or OPSFLOW_USER is only for its admins: leave it out, or log in as that person\n")
     assert opsflow("tick", "1", "1", token=wendy_token).exit_code == 0
+    inbox = opsflow("inbox", "--format", "json", token=wendy_token)  # whose: the token's
+    assert json.loads(inbox.output)["person"]["key"] == "wendy", inbox.output
     # ann is an admin: she may act as wendy (here refused by the SOP: item 1 is ticked)
     as_wendy = opsflow("tick", "1", "1", "--as", "wendy")
     assert as_wendy.output.startswith("error: run 1: criterion 1"), as_wendy.output

@@ -80,8 +80,9 @@ def inbox(name: str | None, output: str, actor: str | None, db_url: str | None,
       opsflow inbox wendy
       OPSFLOW_USER=wendy opsflow inbox --format csv
     """
-    who = person(name, "PERSON") if name else acting(actor)
     with open_engine(db_url, workspace) as engine:
+        # without a name: the person acting (with tokens, the token's person)
+        who = person(name, "PERSON") if name else acting(actor, engine.store)
         items = engine.inbox(who)
         if output != "text":
             from .. import documents
