@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "people": ("opsflow.cli.people_cmd:people", "The people directory: add, edit, list, "
                "import, export."),
     "publish": ("opsflow.cli.render_cmd:publish_cmd", "Publish SOPs as a static HTML site."),
+    "serve": ("opsflow.cli.serve_cmd:serve", "Serve the team web app."),
     "start": ("opsflow.cli.runs_cmd:start", "Start a run of an SOP."),
     "tick": ("opsflow.cli.runs_cmd:tick", "Tick a done-criterion of a run's phase."),
     "untick": ("opsflow.cli.runs_cmd:untick", "Untick a done-criterion."),

@@ -232,3 +232,24 @@ def revoke(key: str, db_url: str | None, workspace: str | None) -> None:
             identity.require_admin(store, f"revoking {found.key}'s tokens")
         count = store.revoke_tokens(person=found.key)
     click.echo(term(f"revoked {count} token{'' if count == 1 else 's'} of {found.key}"))
+
+
+@people.command("password")
+@click.argument("key")
+@click.password_option("--password", prompt="New password",
+                       help="The new password (asked for, hidden, when not given).")
+@database_options
+def password(key: str, password: str, db_url: str | None, workspace: str | None) -> None:
+    """Set a person's password for the web app (`opsflow serve`).
+
+    \b
+    Example:
+      opsflow people password wendy
+    """
+    from ..web.accounts import set_password
+
+    with _store(db_url, workspace) as store:
+        found = _one(store, key)
+        _admin(store)
+        set_password(store, found.key, password)
+    click.echo(term(f"set the web password of {found.key}"))

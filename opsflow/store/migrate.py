@@ -52,7 +52,8 @@ __all__ = [
 #: every migration revision, oldest first (the ids in migrations/versions/)
 REVISIONS: tuple[str, ...] = ("0001_initial", "0002_assignments_digest", "0003_sop_version_text",
                               "0004_marks", "0005_people",
-                              "0006_tokens", "0007_sop_workspace_path")
+                              "0006_tokens", "0007_sop_workspace_path",
+                              "0008_passwords")
 HEAD = REVISIONS[-1]
 #: PostgreSQL advisory lock key taken while migrating (an arbitrary constant)
 LOCK_KEY = 0x0F5F_1000

@@ -52,6 +52,7 @@ ASSIGNMENTS = Base.metadata.tables["assignments"]
 MARKS = Base.metadata.tables["marks"]
 PEOPLE = Base.metadata.tables["people"]
 TOKENS = Base.metadata.tables["tokens"]
+PASSWORDS = Base.metadata.tables["passwords"]
 
 RUN_COLUMNS = (
     RUNS.c.id,

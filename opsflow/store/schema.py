@@ -165,3 +165,13 @@ class TokenRow(Base):
     hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class PasswordRow(Base):
+    """The web app's local accounts: an Argon2id hash per person (``opsflow.web``)."""
+
+    __tablename__ = "passwords"
+
+    person: Mapped[str] = mapped_column(Text, primary_key=True)
+    hash: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -68,7 +68,7 @@ from .errors import (
     UnknownSopError,
 )
 from .heads import Head, Heads
-from .queries import ASSIGNMENTS, MARKS, PEOPLE, RUNS, SOPS, TOKENS, WORK_ITEMS
+from .queries import ASSIGNMENTS, MARKS, PASSWORDS, PEOPLE, RUNS, SOPS, TOKENS, WORK_ITEMS
 from .records import (
     EventDraft,
     EventRecord,
@@ -804,6 +804,22 @@ class Store:
         with self._write() as connection:
             return int(connection.execute(statement.values(revoked_at=datetime.now(UTC)))
                        .rowcount)
+
+    def set_password_hash(self, person: str, password_hash: str) -> None:
+        """Store (or replace) the password hash of ``person``'s web account."""
+        now = datetime.now(UTC)
+        with self._write() as connection:
+            changed = connection.execute(update(PASSWORDS).where(PASSWORDS.c.person == person)
+                                         .values(hash=password_hash, updated_at=now)).rowcount
+            if not changed:
+                connection.execute(insert(PASSWORDS).values(person=person, hash=password_hash,
+                                                            updated_at=now))
+
+    def password_hash(self, person: str) -> str | None:
+        with self._read() as connection:
+            value = connection.execute(select(PASSWORDS.c.hash)
+                                       .where(PASSWORDS.c.person == person)).scalar()
+        return value if isinstance(value, str) else None
 
     def has_people(self) -> bool:
         """Whether the directory has anybody in it (then roles bind only to its people)."""

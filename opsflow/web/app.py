@@ -1,0 +1,164 @@
+"""The web app (Starlette): sign-in, sessions, CSRF, security headers, "my work".
+
+* **Sessions** are signed cookies (itsdangerous, the app's secret key): HttpOnly,
+  ``SameSite=Lax``, ``Secure`` over HTTPS, valid for :data:`SESSION_HOURS`. They hold
+  the person's key and the session's CSRF token, nothing else; no state is kept in
+  memory between requests.
+* **CSRF**: every form that changes something carries the session's token (the
+  sign-in form a token of a short-lived cookie), compared in constant time; a POST
+  without it is refused (403) and changes nothing.
+* **Headers** on every response: a Content-Security-Policy with no inline script or
+  style (``default-src 'self'``, ``frame-ancestors 'none'``), ``nosniff``, no referrer
+  to other sites.
+* Pages are Jinja2 templates in ``renderers/app/`` with autoescaping: text from users
+  is shown as text.
+
+Endpoints are plain functions (Starlette runs them in its thread pool): the engine
+and store are synchronous.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jinja2
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..resources import templates_root
+from ..run.engine import Engine
+from ..run.people import person_key
+
+__all__ = ["SESSION_HOURS", "create_app"]
+
+SESSION = "opsflow_session"
+SIGNIN_CSRF = "opsflow_signin"
+SESSION_HOURS = 12
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; frame-ancestors 'none'; "
+                               "form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _templates() -> jinja2.Environment:
+    root = templates_root().joinpath("app")
+
+    def load(name: str) -> str:
+        return root.joinpath(name).read_text("utf-8")
+
+    return jinja2.Environment(loader=jinja2.FunctionLoader(load), autoescape=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+class _Headers(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request,
+                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+def create_app(engine: Engine, secret_key: str) -> Starlette:
+    """The app on ``engine``'s database; ``secret_key`` signs the session cookies (every
+    process of one team must use the same one)."""
+    from .accounts import check_password
+
+    signer = URLSafeTimedSerializer(secret_key, salt="opsflow-session")
+    pages = _templates()
+
+    def page(template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(pages.get_template(template).render(**values), status_code=status)
+
+    def session(request: Request) -> dict[str, str] | None:
+        raw = request.cookies.get(SESSION)
+        if not raw:
+            return None
+        try:
+            data = signer.loads(raw, max_age=SESSION_HOURS * 3600)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("person"), str) \
+                or not isinstance(data.get("csrf"), str):
+            return None
+        found = engine.store.people([data["person"]])
+        if not found or not found[0].active:
+            return None
+        return data
+
+    def secure(request: Request) -> bool:
+        return request.url.scheme == "https"
+
+    def signin_form(request: Request) -> Response:
+        token = secrets.token_urlsafe(24)
+        response = page("signin.html", csrf=token, problem=None, person="")
+        response.set_cookie(SIGNIN_CSRF, token, max_age=600, httponly=True, samesite="strict",
+                            secure=secure(request), path="/signin")
+        return response
+
+    async def signin(request: Request) -> Response:
+        form = await request.form()
+        cookie = request.cookies.get(SIGNIN_CSRF, "")
+        sent = str(form.get("csrf", ""))
+        if not cookie or not hmac.compare_digest(cookie, sent):
+            return page("refused.html", 403, problem="This form has expired; sign in again.")
+        name, password = str(form.get("person", "")), str(form.get("password", ""))
+        try:
+            key = person_key(name)
+        except Exception:
+            key = ""
+        from starlette.concurrency import run_in_threadpool
+
+        if not key or not await run_in_threadpool(check_password, engine.store, key, password):
+            return page("signin.html", 401, csrf=cookie, person=name,
+                        problem="That name and password do not match an account.")
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(SESSION, signer.dumps({"person": key,
+                                                   "csrf": secrets.token_urlsafe(24)}),
+                            max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax",
+                            secure=secure(request), path="/")
+        response.delete_cookie(SIGNIN_CSRF, path="/signin")
+        return response
+
+    async def signout(request: Request) -> Response:
+        data = session(request)
+        form = await request.form()
+        if data is None or not hmac.compare_digest(data["csrf"], str(form.get("csrf", ""))):
+            return page("refused.html", 403, problem="This form has expired; reload the page.")
+        response = RedirectResponse("/signin", status_code=303)
+        response.delete_cookie(SESSION, path="/")
+        return response
+
+    def my_work(request: Request) -> Response:
+        data = session(request)
+        if data is None:
+            return RedirectResponse("/signin", status_code=303)
+        me = data["person"]
+        found = engine.store.people([me])
+        items = engine.inbox(me)
+        return page("work.html", me=me, name=found[0].name if found else me, items=items,
+                    csrf=data["csrf"])
+
+    def stylesheet(request: Request) -> Response:
+        css = templates_root().joinpath("app", "app.css").read_text("utf-8")
+        return Response(css, media_type="text/css")
+
+    return Starlette(routes=[
+        Route("/", my_work),
+        Route("/signin", signin_form, methods=["GET"]),
+        Route("/signin", signin, methods=["POST"]),
+        Route("/signout", signout, methods=["POST"]),
+        Route("/static/app.css", stylesheet),
+    ], middleware=[Middleware(_Headers)])

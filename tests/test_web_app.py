@@ -1,0 +1,174 @@
+"""Issue 23, first part: the web app's sign-in, sessions, CSRF, headers and "my work".
+
+Through Starlette's test client (httpx) on SQLite and PostgreSQL, and one real
+uvicorn server on 127.0.0.1 driven by Debian's Chromium (Playwright): a person signs
+in and sees their work, at 1280 and 390 px wide, with nothing scrolling sideways and
+nothing fetched from anywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from engine_support import CONTENT_PEOPLE, SOPS, T0
+from starlette.testclient import TestClient
+
+from opsflow.run.clock import FixedClock
+from opsflow.run.directory import person
+from opsflow.run.engine import Engine
+from opsflow.store import Store
+from opsflow.web.accounts import AccountError, set_password
+from opsflow.web.app import HEADERS, SESSION, create_app
+
+SECRET = "s" * 40
+HOSTILE = "<script>alert(1)</script>{{ 7*7 }}"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    with Engine(Store.open(store_url), FixedClock(T0)) as opened:
+        keys = dict.fromkeys(k for people in CONTENT_PEOPLE.values() for k in people)
+        opened.store.add_people([person(k, k.title()) for k in keys])
+        set_password(opened.store, "wendy", "correct horse battery")
+        opened.start(SOPS / "content-publishing.sop", HOSTILE, CONTENT_PEOPLE,
+                     {"budget": "100"}, actor="ann")
+        yield opened
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def signed_in(client: TestClient) -> str:
+    form = client.get("/signin")
+    done = client.post("/signin", data={"csrf": csrf(form.text), "person": "Wendy",
+                                        "password": "correct horse battery"},
+                       follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/"
+    cookie = done.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    return client.get("/").text
+
+
+def test_sign_in_and_see_my_work_escaped(engine: Engine) -> None:
+    client = TestClient(create_app(engine, SECRET), base_url="http://127.0.0.1")
+    first = client.get("/", follow_redirects=False)
+    assert (first.status_code, first.headers["location"]) == (303, "/signin")
+    form = client.get("/signin")
+    for name, value in HEADERS.items():
+        assert form.headers[name] == value
+    assert "'unsafe-inline'" not in form.headers["Content-Security-Policy"]
+    page = signed_in(client)
+    assert "<h1>My work</h1>" in page and "Wendy (wendy)" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in page  # text, not markup
+    assert "<script>" not in page and "49" not in page
+
+
+def test_wrong_passwords_unknown_people_and_missing_csrf_are_refused(engine: Engine) -> None:
+    client = TestClient(create_app(engine, SECRET), base_url="http://127.0.0.1")
+    token = csrf(client.get("/signin").text)
+    for who, password in [("wendy", "wrong password!"), ("nobody", "correct horse battery"),
+                          ("ed", "correct horse battery"), ("\x1b[2J", "x")]:
+        refused = client.post("/signin", data={"csrf": token, "person": who,
+                                               "password": password})
+        assert refused.status_code == 401
+        assert "That name and password do not match an account." in refused.text
+        assert SESSION not in refused.headers.get("set-cookie", "")
+    forged = client.post("/signin", data={"csrf": "guess", "person": "wendy",
+                                          "password": "correct horse battery"})
+    assert forged.status_code == 403 and SESSION not in forged.headers.get("set-cookie", "")
+    client.cookies.set(SESSION, "eyJwZXJzb24iOiJ3ZW5keSJ9.forged.signature")
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_session_ends_with_sign_out_or_deactivation(engine: Engine) -> None:
+    client = TestClient(create_app(engine, SECRET), base_url="http://127.0.0.1")
+    page = signed_in(client)
+    assert client.post("/signout", data={}).status_code == 403  # no CSRF token: refused
+    assert client.get("/").status_code == 200  # still signed in
+    out = client.post("/signout", data={"csrf": csrf(page)}, follow_redirects=False)
+    assert out.status_code == 303 and f'{SESSION}=""' in out.headers["set-cookie"]
+    client.cookies.clear()
+    signed_in(client)
+    engine.store.add_people([person("wendy", "Wendy", active=False)], update=True)
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_passwords_are_checked_before_they_are_set(engine: Engine) -> None:
+    with pytest.raises(AccountError, match="at least 10 characters"):
+        set_password(engine.store, "ed", "short")
+    with pytest.raises(AccountError, match="'ghost' is not an active person"):
+        set_password(engine.store, "ghost", "long enough password")
+    stored = engine.store.password_hash("wendy")
+    assert stored is not None and stored.startswith("$argon2id$")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    import uvicorn
+
+    engine = Engine(Store.open(f"sqlite:///{tmp_path / 'web.db'}"), FixedClock(T0))
+    keys = dict.fromkeys(k for people in CONTENT_PEOPLE.values() for k in people)
+    engine.store.add_people([person(k, k.title()) for k in keys])
+    set_password(engine.store, "wendy", "correct horse battery")
+    engine.start(SOPS / "content-publishing.sop", "A rather long campaign title that "
+                 "must wrap on a phone screen", CONTENT_PEOPLE, {"budget": "100"}, actor="ann")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, SECRET), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        engine.close()
+
+
+@pytest.mark.slow
+def test_sign_in_in_chromium(served: str) -> None:
+    from playwright.sync_api import sync_playwright
+    from test_render_browser import ARGS, ARTIFACTS, CHROMIUM
+
+    assert CHROMIUM.is_file(), "Chromium is missing: apt-get install chromium chromium-driver"
+    ARTIFACTS.mkdir(exist_ok=True)
+    foreign: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                page.on("request", lambda r: foreign.append(r.url)
+                        if not r.url.startswith(served) else None)
+                page.goto(served + "/")
+                page.fill("#person", "wendy")
+                page.fill("#password", "correct horse battery")
+                page.keyboard.press("Enter")  # the keyboard is enough
+                page.wait_for_url(served + "/")
+                assert page.locator("h1").inner_text() == "My work"
+                assert page.locator(".work li").count() == 1
+                sideways = page.evaluate("document.documentElement.scrollWidth > "
+                                         "document.documentElement.clientWidth")
+                assert not sideways, f"the page scrolls sideways at {width} px"
+                page.screenshot(path=str(ARTIFACTS / f"web-my-work-{width}.png"),
+                                full_page=True)
+                page.close()
+        finally:
+            browser.close()
+    assert foreign == []
