@@ -163,12 +163,49 @@ def test_sign_in_in_chromium(served: str) -> None:
                 page.wait_for_url(served + "/")
                 assert page.locator("h1").inner_text() == "My work"
                 assert page.locator(".work li").count() == 1
+                page.click(".work a")
+                page.wait_for_url(served + "/runs/1")
                 sideways = page.evaluate("document.documentElement.scrollWidth > "
                                          "document.documentElement.clientWidth")
                 assert not sideways, f"the page scrolls sideways at {width} px"
-                page.screenshot(path=str(ARTIFACTS / f"web-my-work-{width}.png"),
-                                full_page=True)
+                page.screenshot(path=str(ARTIFACTS / f"web-run-{width}.png"), full_page=True)
+                if width == 390:  # tick the first item with the keyboard only
+                    page.focus("button[aria-label='Tick 1']")
+                    page.keyboard.press("Enter")
+                    page.wait_for_selector("button[aria-label='Untick 1']")
                 page.close()
         finally:
             browser.close()
     assert foreign == []
+
+
+def test_the_run_page_acts_through_the_engine_and_shows_refusals(engine: Engine) -> None:
+    client = TestClient(create_app(engine, SECRET), base_url="http://127.0.0.1")
+    page = signed_in(client)
+    assert 'href="/runs/1"' in page
+    run = client.get("/runs/1")
+    assert run.status_code == 200 and "&lt;script&gt;" in run.text and "<script>" not in run.text
+    token = csrf(run.text)
+    done = client.post("/runs/1/tick", data={"csrf": token, "phase": "brief",
+                                             "criterion": "1"}, follow_redirects=False)
+    assert (done.status_code, done.headers["location"]) == (303, "/runs/1")
+    refused = client.post("/runs/1/handoff", data={"csrf": token, "phase": "brief"})
+    assert refused.status_code == 422
+    assert "Not done: run 1: phase brief has 1 open checklist item" in refused.text
+    assert client.post("/runs/1/tick", data={"phase": "brief", "criterion": "2"}).status_code \
+        == 403  # no CSRF token: nothing done
+    history = [e.action for e in engine.history(1)]
+    assert history.count("tick") == 1 and history[-1] == "refused"
+    assert client.post("/runs/1/tick", data={"csrf": token, "phase": "brief",
+                                             "criterion": "2"}).status_code == 200
+    assert client.post("/runs/1/handoff", data={"csrf": token}).status_code == 200
+    assert engine.store.get_run(1).phases == ["draft"]
+    # a run one holds no role in is not there (404, not 403)
+    others = {role: ["sam" if p == "wendy" else p for p in people]
+              for role, people in CONTENT_PEOPLE.items()}
+    engine.start(SOPS / "content-publishing.sop", "Other", others, {"budget": "1"}, actor="ann")
+    assert client.get("/runs/2").status_code == 404
+    assert client.post("/runs/2/tick", data={"csrf": token, "criterion": "1"}).status_code \
+        == 404
+    assert client.get("/runs/999999").status_code == 404
+    assert client.get("/runs/x").status_code == 404

@@ -316,6 +316,19 @@ class Engine:
         return Refusal(EventDraft(actor, "refused", now, phase, None, payload),
                        collapse=_attempted)
 
+    def may_see(self, run_id: int, person: str) -> bool:
+        """Whether ``person`` may see run ``run_id``: they hold, or held, a role in it (the
+        web app answers 404 for the others, as if the run did not exist)."""
+        from ..store import UnknownRunError
+
+        key = person_key(person)
+        try:
+            run = self.store.get_run(run_id)
+        except UnknownRunError:
+            return False
+        state = RunState.from_dict(run.state)
+        return key in state.ever_held([*state.assignments, *state.held])
+
     def roles_to_bind_later(self, run_id: int) -> dict[str, str]:
         """Role -> why: the roles nobody holds in run ``run_id`` that a phase of its SOP
         cannot go on without; the run waits for them when it gets there."""

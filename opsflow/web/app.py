@@ -151,6 +151,72 @@ def create_app(engine: Engine, secret_key: str) -> Starlette:
         return page("work.html", me=me, name=found[0].name if found else me, items=items,
                     csrf=data["csrf"])
 
+    def _run_page(me: str, data: dict[str, str], run_id: int, problem: str | None = None,
+                  status: int = 200) -> Response:
+        from .. import documents
+
+        people = {p.key: p for p in engine.store.people()}
+        view = documents.status(engine.status(run_id), people)
+        from ..cli.runview_cmd import describe  # one wording of events for both front ends
+
+        events = [(e.at, e.actor, describe(e)) for e in engine.timeline(run_id)]
+        return page("run.html", status, run=view, me=me, csrf=data["csrf"], problem=problem,
+                    events=events)
+
+    def _allowed(request: Request) -> tuple[str, dict[str, str], int] | Response:
+        data = session(request)
+        if data is None:
+            return RedirectResponse("/signin", status_code=303)
+        try:
+            run_id = int(request.path_params["run_id"])
+        except (KeyError, ValueError):
+            return page("refused.html", 404, problem="There is no such run.")
+        if not 1 <= run_id <= 2**31 - 1 or not engine.may_see(run_id, data["person"]):
+            return page("refused.html", 404, problem="There is no such run.")
+        return data["person"], data, run_id
+
+    def run_page(request: Request) -> Response:
+        allowed = _allowed(request)
+        if isinstance(allowed, Response):
+            return allowed
+        me, data, run_id = allowed
+        return _run_page(me, data, run_id)
+
+    async def act(request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        from ..errors import OpsflowError
+
+        allowed = await run_in_threadpool(_allowed, request)
+        if isinstance(allowed, Response):
+            return allowed
+        me, data, run_id = allowed
+        form = await request.form()
+        if not hmac.compare_digest(data["csrf"], str(form.get("csrf", ""))):
+            return page("refused.html", 403, problem="This form has expired; reload the page.")
+        kind = request.path_params["action"]
+        phase = str(form.get("phase", "")) or None
+
+        def do() -> None:
+            if kind in ("tick", "untick"):
+                criterion = str(form.get("criterion", ""))
+                call = engine.tick if kind == "tick" else engine.untick
+                call(run_id, int(criterion) if criterion.isdigit() else criterion,
+                     actor=me, phase=phase)
+            elif kind == "vote":
+                engine.vote(run_id, str(form.get("decision", "")), actor=me,
+                            comment=str(form.get("comment", "")), phase=phase)
+            elif kind == "handoff":
+                engine.handoff(run_id, actor=me, phase=phase)
+
+        if kind not in ("tick", "untick", "vote", "handoff"):
+            return page("refused.html", 404, problem="There is no such action.")
+        try:
+            await run_in_threadpool(do)
+        except OpsflowError as error:
+            return await run_in_threadpool(_run_page, me, data, run_id, str(error), 422)
+        return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
     def stylesheet(request: Request) -> Response:
         css = templates_root().joinpath("app", "app.css").read_text("utf-8")
         return Response(css, media_type="text/css")
@@ -160,5 +226,7 @@ def create_app(engine: Engine, secret_key: str) -> Starlette:
         Route("/signin", signin_form, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),
         Route("/signout", signout, methods=["POST"]),
+        Route("/runs/{run_id}", run_page, methods=["GET"]),
+        Route("/runs/{run_id}/{action}", act, methods=["POST"]),
         Route("/static/app.css", stylesheet),
     ], middleware=[Middleware(_Headers)])
