@@ -21,7 +21,7 @@ from opsflow.store import SchemaError, SopRecord, Store, admin, database, migrat
 from opsflow.store.schema import Base
 
 TABLES = {"alembic_version", "sops", "runs", "events", "work_items", "assignments", "marks",
-          "people", "tokens", "passwords"}
+          "people", "tokens", "passwords", "signin_failures"}
 
 
 def _tables(url: str) -> set[str]:

@@ -80,6 +80,7 @@ EDITS = {
     # personal tokens say who a command acts as; what they did is in the chained events
     **{f"tokens.{c}": None for c in ("id", "person", "hash", "created_at", "revoked_at")},
     **{f"passwords.{c}": None for c in ("person", "hash", "updated_at")},
+    **{f"signin_failures.{c}": None for c in ("id", "person", "at")},
 }
 #: columns whose edit nothing notices, and why that is acceptable
 NOT_COVERED = {
@@ -96,7 +97,8 @@ KEYS = {"sops.hash", "runs.id", "events.run_id", "work_items.id", "work_items.ru
         *(f"people.{c}" for c in ("key", "name", "email", "timezone", "teams", "active",
                                   "created_at", "updated_at")),
         *(f"tokens.{c}" for c in ("id", "person", "hash", "created_at", "revoked_at")),
-        *(f"passwords.{c}" for c in ("person", "hash", "updated_at"))}
+        *(f"passwords.{c}" for c in ("person", "hash", "updated_at")),
+        *(f"signin_failures.{c}" for c in ("id", "person", "at"))}
 
 
 def columns() -> list[str]:

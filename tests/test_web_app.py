@@ -209,3 +209,27 @@ def test_the_run_page_acts_through_the_engine_and_shows_refusals(engine: Engine)
         == 404
     assert client.get("/runs/999999").status_code == 404
     assert client.get("/runs/x").status_code == 404
+
+
+def test_sign_in_is_limited_per_person(engine: Engine) -> None:
+    from opsflow.web.accounts import MAX_FAILURES
+
+    client = TestClient(create_app(engine, SECRET), base_url="http://127.0.0.1")
+    token = csrf(client.get("/signin").text)
+    for _ in range(MAX_FAILURES):
+        assert client.post("/signin", data={"csrf": token, "person": "wendy",
+                                            "password": "guess guess"}).status_code == 401
+    limited = client.post("/signin", data={"csrf": token, "person": "wendy",
+                                           "password": "correct horse battery"})
+    assert limited.status_code == 429  # even the right password, for now
+    assert "too many failed sign-ins for this name; try again in 15 minutes" in limited.text
+    assert SESSION not in limited.headers.get("set-cookie", "")
+    other = TestClient(create_app(engine, SECRET), base_url="http://127.0.0.1")
+    set_password(engine.store, "ed", "another long password")
+    assert "My work" in signed_in_as(other, "ed", "another long password")
+
+
+def signed_in_as(client: TestClient, who: str, password: str) -> str:
+    form = client.get("/signin")
+    client.post("/signin", data={"csrf": csrf(form.text), "person": who, "password": password})
+    return client.get("/").text

@@ -53,7 +53,7 @@ __all__ = [
 REVISIONS: tuple[str, ...] = ("0001_initial", "0002_assignments_digest", "0003_sop_version_text",
                               "0004_marks", "0005_people",
                               "0006_tokens", "0007_sop_workspace_path",
-                              "0008_passwords")
+                              "0008_passwords", "0009_signin_failures")
 HEAD = REVISIONS[-1]
 #: PostgreSQL advisory lock key taken while migrating (an arbitrary constant)
 LOCK_KEY = 0x0F5F_1000

@@ -53,6 +53,7 @@ MARKS = Base.metadata.tables["marks"]
 PEOPLE = Base.metadata.tables["people"]
 TOKENS = Base.metadata.tables["tokens"]
 PASSWORDS = Base.metadata.tables["passwords"]
+SIGNIN_FAILURES = Base.metadata.tables["signin_failures"]
 
 RUN_COLUMNS = (
     RUNS.c.id,

@@ -175,3 +175,14 @@ class PasswordRow(Base):
     person: Mapped[str] = mapped_column(Text, primary_key=True)
     hash: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class SigninFailureRow(Base):
+    """Failed web sign-ins, per person (``opsflow.web.accounts`` limits them)."""
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (Index("ix_signin_failures_person_at", "person", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]

@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from ..errors import OpsflowError
@@ -68,7 +68,17 @@ from .errors import (
     UnknownSopError,
 )
 from .heads import Head, Heads
-from .queries import ASSIGNMENTS, MARKS, PASSWORDS, PEOPLE, RUNS, SOPS, TOKENS, WORK_ITEMS
+from .queries import (
+    ASSIGNMENTS,
+    MARKS,
+    PASSWORDS,
+    PEOPLE,
+    RUNS,
+    SIGNIN_FAILURES,
+    SOPS,
+    TOKENS,
+    WORK_ITEMS,
+)
 from .records import (
     EventDraft,
     EventRecord,
@@ -820,6 +830,18 @@ class Store:
             value = connection.execute(select(PASSWORDS.c.hash)
                                        .where(PASSWORDS.c.person == person)).scalar()
         return value if isinstance(value, str) else None
+
+    def record_signin_failure(self, person: str, at: datetime) -> None:
+        with self._write() as connection:
+            connection.execute(insert(SIGNIN_FAILURES).values(person=person, at=at))
+
+    def signin_failures(self, person: str, since: datetime) -> int:
+        """How many sign-ins of ``person`` failed since ``since``."""
+        with self._read() as connection:
+            return int(connection.execute(
+                select(func.count()).select_from(SIGNIN_FAILURES)
+                .where(SIGNIN_FAILURES.c.person == person, SIGNIN_FAILURES.c.at >= since)
+            ).scalar_one())
 
     def has_people(self) -> bool:
         """Whether the directory has anybody in it (then roles bind only to its people)."""

@@ -8,6 +8,7 @@ directory have accounts.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
@@ -18,9 +19,13 @@ from ..errors import OpsflowError
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["AccountError", "check_password", "set_password"]
+__all__ = ["AccountError", "TooManyAttempts", "check_password", "set_password", "sign_in"]
 
 MIN_LENGTH = 10
+#: at most this many failed sign-ins per person in :data:`WINDOW`; then sign-in is
+#: refused, even with the right password, until the window has passed
+MAX_FAILURES = 10
+WINDOW = dt.timedelta(minutes=15)
 _HASHER = PasswordHasher()
 #: hashed once at import: verifying against it takes as long as a real check, so a
 #: sign-in for an unknown person is not faster (no account discovery by timing)
@@ -29,6 +34,25 @@ _DUMMY = _HASHER.hash("opsflow: no such account")
 
 class AccountError(OpsflowError):
     """A password that cannot be set, for a person who cannot have an account."""
+
+
+class TooManyAttempts(OpsflowError):
+    """Too many failed sign-ins for a person in the last :data:`WINDOW`."""
+
+
+def sign_in(store: Store, person: str, password: str,
+            now: dt.datetime | None = None) -> bool:
+    """Check a sign-in, limited per person across every process (failures are kept in
+    the database): :class:`TooManyAttempts` after :data:`MAX_FAILURES` failures in
+    :data:`WINDOW`, else whether the password is right (a failure is recorded)."""
+    when = now or dt.datetime.now(dt.UTC)
+    if store.signin_failures(person, when - WINDOW) >= MAX_FAILURES:
+        raise TooManyAttempts(f"too many failed sign-ins for this name; try again in "
+                              f"{WINDOW.seconds // 60} minutes")
+    if check_password(store, person, password):
+        return True
+    store.record_signin_failure(person, when)
+    return False
 
 
 def set_password(store: Store, person: str, password: str) -> None:

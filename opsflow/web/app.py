@@ -74,7 +74,7 @@ class _Headers(BaseHTTPMiddleware):
 def create_app(engine: Engine, secret_key: str) -> Starlette:
     """The app on ``engine``'s database; ``secret_key`` signs the session cookies (every
     process of one team must use the same one)."""
-    from .accounts import check_password
+    from .accounts import TooManyAttempts, sign_in
 
     signer = URLSafeTimedSerializer(secret_key, salt="opsflow-session")
     pages = _templates()
@@ -121,7 +121,11 @@ def create_app(engine: Engine, secret_key: str) -> Starlette:
             key = ""
         from starlette.concurrency import run_in_threadpool
 
-        if not key or not await run_in_threadpool(check_password, engine.store, key, password):
+        try:
+            ok = bool(key) and await run_in_threadpool(sign_in, engine.store, key, password)
+        except TooManyAttempts as error:
+            return page("signin.html", 429, csrf=cookie, person=name, problem=str(error))
+        if not ok:
             return page("signin.html", 401, csrf=cookie, person=name,
                         problem="That name and password do not match an account.")
         response = RedirectResponse("/", status_code=303)
