@@ -233,3 +233,23 @@ def signed_in_as(client: TestClient, who: str, password: str) -> str:
     form = client.get("/signin")
     client.post("/signin", data={"csrf": csrf(form.text), "person": who, "password": password})
     return client.get("/").text
+
+
+def test_the_runs_page_lists_my_runs_with_filters(engine: Engine) -> None:
+    others = {role: ["sam" if p == "wendy" else p for p in people]
+              for role, people in CONTENT_PEOPLE.items()}
+    engine.start(SOPS / "content-publishing.sop", "Not hers", others, {"budget": "1"},
+                 actor="ann")
+    engine.start(SOPS / "content-publishing.sop", "Second", CONTENT_PEOPLE, {"budget": "1"},
+                 actor="ann")
+    engine.cancel(3, actor="ann", reason="no longer needed")
+    client = TestClient(create_app(engine, SECRET), base_url="http://127.0.0.1")
+    signed_in(client)
+    everything = client.get("/runs").text
+    assert "2 active" not in everything and "1 active · 0 done · 1 cancelled" in everything
+    assert 'href="/runs/1"' in everything and 'href="/runs/3"' in everything
+    assert 'href="/runs/2"' not in everything  # she holds no role in run 2
+    active = client.get("/runs?status=active").text
+    assert 'href="/runs/1"' in active and 'href="/runs/3"' not in active
+    assert "No runs match." in client.get("/runs?sop=other-sop").text
+    assert client.get("/runs?status=<script>").status_code == 200

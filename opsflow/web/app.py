@@ -221,6 +221,26 @@ def create_app(engine: Engine, secret_key: str) -> Starlette:
             return await run_in_threadpool(_run_page, me, data, run_id, str(error), 422)
         return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
+    def runs_page(request: Request) -> Response:
+        """The runs where I hold or held a role, filtered by status, SOP and overdue."""
+        data = session(request)
+        if data is None:
+            return RedirectResponse("/signin", status_code=303)
+        status = request.query_params.get("status") or None
+        if status not in (None, "active", "done", "cancelled"):
+            status = None
+        sop = request.query_params.get("sop") or None
+        overdue = request.query_params.get("overdue") == "1"
+        mine = engine.list_runs(person=data["person"])
+        shown = engine.list_runs(person=data["person"], status=status, sop_id=sop,
+                                 overdue=overdue)
+        counts = {s: sum(1 for r in mine if r.status == s) for s in ("active", "done",
+                                                                        "cancelled")}
+        now = engine.clock.now()
+        return page("runs.html", runs=shown, counts=counts, sops=sorted({r.sop_id for r in mine}),
+                    wanted=status or "", sop=sop or "", overdue=overdue, now=now,
+                    csrf=data["csrf"], me=data["person"])
+
     def stylesheet(request: Request) -> Response:
         css = templates_root().joinpath("app", "app.css").read_text("utf-8")
         return Response(css, media_type="text/css")
@@ -230,6 +250,7 @@ def create_app(engine: Engine, secret_key: str) -> Starlette:
         Route("/signin", signin_form, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),
         Route("/signout", signout, methods=["POST"]),
+        Route("/runs", runs_page, methods=["GET"]),
         Route("/runs/{run_id}", run_page, methods=["GET"]),
         Route("/runs/{run_id}/{action}", act, methods=["POST"]),
         Route("/static/app.css", stylesheet),
