@@ -52,6 +52,11 @@ def test_roles_bind_only_to_active_people_of_a_directory(store_url: str) -> None
         run_id = engine.start(SOP, "Chairs", {**ROLES, "cfo": ["IVY"]}, FIELDS, actor="ann")
         with pytest.raises(DirectoryError, match="no person 'patt'"):
             engine.reassign(run_id, "procurement", ["patt"], actor="ann")
+        from opsflow.run.core import Action
+
+        with pytest.raises(DirectoryError, match="no person 'patt'"):  # the generic entry too
+            engine.act(run_id, Action("reassign", {"role": "procurement", "people": ["patt"]}),
+                       "fin")
         assert engine.reassign(run_id, "procurement", ["mia"], actor="fin").changes
         assert engine.verify(run_id).problems == []
 

@@ -252,8 +252,13 @@ class Engine:
         and raised with the run's number in front of its message.
         """
         from .core import apply
+        from .directory import check_bindable
 
         actor = person_key(actor, "the person acting")
+        if action.kind == "reassign" and isinstance(action.args.get("people"), list | tuple):
+            # every way to reassign (this method, `reassign`, the CLI, the web) binds only
+            # people of the directory
+            check_bindable(self.store, action.args["people"])
         outcome: list[Any] = []
 
         def decide(run: RunRecord, now: dt.datetime) -> StateChange | Refusal | None:
@@ -373,10 +378,6 @@ class Engine:
                  actor: str) -> ActResult:
         """Bind ``role`` to ``people`` (who must be active people of the directory, if it
         has people: :mod:`opsflow.run.directory`)."""
-        from .directory import check_bindable
-
-        if isinstance(people, list | tuple):
-            check_bindable(self.store, people)
         return self._do(run_id, "reassign", actor, role=role,
                         people=list(people) if isinstance(people, list | tuple) else people)
 
