@@ -78,6 +78,8 @@ def main() -> None:
         shutil.copy(ROOT / "sops" / "content-publishing.sop", work / "cp.sop")
         roles = [f"--role={r}" for r in ("writer=wendy", "editor=ed", "account=ann",
                                           "client=cli", "finance=fin")]
+        subprocess.run([*opsflow, "init"], env=env, cwd=work, check=True,
+                       stdout=subprocess.DEVNULL)  # a workspace: `status` finds it upwards
         subprocess.run([*opsflow, "start", "cp.sop", "--title", "Startup", *roles, "--field",
                         "budget=100", "--as", "ann"], env=env, cwd=work, check=True,
                        stdout=subprocess.DEVNULL)
