@@ -24,7 +24,8 @@ from .lang.checks import run_checks
 from .lang.loader import find_sop_files, parse_source, read_source
 from .lang.model import Sop
 
-__all__ = ["CheckReport", "check_paths", "check_text", "load", "load_with_files", "loads"]
+__all__ = ["CheckReport", "check_paths", "check_text", "load", "load_with_files", "loads",
+           "read_checked"]
 
 Library = str | os.PathLike[str] | None
 
@@ -106,6 +107,22 @@ def load_with_files(path: str | os.PathLike[str], library: Library = None
     texts: dict[str, str] = {}
     sop = _raise_on_errors(*_read(text, str(path), library, None, texts))
     return sop, texts
+
+
+def read_checked(path: str | os.PathLike[str], library: Library = None
+                 ) -> tuple[Sop | None, list[Diagnostic], dict[str, str]]:
+    """Read and check one file without raising for what is wrong in it: the model
+    (``None`` when it could not be parsed; it may still have errors), every
+    diagnostic, sorted, and the texts of the files it included."""
+    _typed(path, "path", path=True)
+    _typed(library, "library", path=True, optional=True)
+    try:
+        text = read_source(path)
+    except SopError as exc:
+        return None, list(exc.diagnostics), {}
+    texts: dict[str, str] = {}
+    sop, diagnostics = _read(text, str(path), library, None, texts)
+    return sop, sorted(diagnostics, key=Diagnostic.sort_key), texts
 
 
 def check_text(text: str, filename: str = "<text>", library: Library = None) -> list[Diagnostic]:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from engine_support import CONTENT_PEOPLE, SOPS, T0
@@ -125,7 +126,8 @@ def served(tmp_path: Path) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, SECRET), host="127.0.0.1",
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, SECRET, sops=SOPS),
+                                           host="127.0.0.1",
                                            port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -139,6 +141,16 @@ def served(tmp_path: Path) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         engine.close()
+
+
+def looked_at(page: Any, width: int, name: str) -> None:
+    """The page does not scroll sideways; its screenshot is kept as a test artifact."""
+    from test_render_browser import ARTIFACTS
+
+    sideways = page.evaluate("document.documentElement.scrollWidth > "
+                             "document.documentElement.clientWidth")
+    assert not sideways, f"the {name} page scrolls sideways at {width} px"
+    page.screenshot(path=str(ARTIFACTS / f"web-{name}-{width}.png"), full_page=True)
 
 
 @pytest.mark.slow
@@ -162,17 +174,28 @@ def test_sign_in_in_chromium(served: str) -> None:
                 page.keyboard.press("Enter")  # the keyboard is enough
                 page.wait_for_url(served + "/")
                 assert page.locator("h1").inner_text() == "My work"
-                assert page.locator(".work li").count() == 1
-                page.click(".work a")
+                # the run started with the form at 1280 px is there at 390 px
+                assert page.locator(".work li").count() == (1 if width == 1280 else 2)
+                page.click(".work a[href='/runs/1']")
                 page.wait_for_url(served + "/runs/1")
-                sideways = page.evaluate("document.documentElement.scrollWidth > "
-                                         "document.documentElement.clientWidth")
-                assert not sideways, f"the page scrolls sideways at {width} px"
-                page.screenshot(path=str(ARTIFACTS / f"web-run-{width}.png"), full_page=True)
+                looked_at(page, width, "run")
                 if width == 390:  # tick the first item with the keyboard only
                     page.focus("button[aria-label='Tick 1']")
                     page.keyboard.press("Enter")
                     page.wait_for_selector("button[aria-label='Untick 1']")
+                for path, name in [("/runs", "runs"), ("/procedures", "procedures"),
+                                   ("/procedures/purchase-request/start", "start")]:
+                    page.goto(served + path)
+                    looked_at(page, width, name)
+                if width == 1280:  # start a run with the form
+                    page.goto(served + "/procedures/content-publishing/start")
+                    page.fill("#title", "Started in the browser")
+                    for role, people in CONTENT_PEOPLE.items():
+                        page.select_option(f"#role-{role}", people)
+                    page.fill("#field-budget", "900")
+                    page.click("button[type=submit]:has-text('Start the run')")
+                    page.wait_for_url(served + "/runs/2")
+                    assert "Started in the browser" in page.locator("h1").inner_text()
                 page.close()
         finally:
             browser.close()

@@ -20,8 +20,10 @@ and store are synchronous.
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -33,9 +35,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..procedures import Procedure, UnknownProcedureError, catalogue, procedure
 from ..resources import templates_root
 from ..run.engine import Engine
 from ..run.people import person_key
+from .startform import form_for, submitted
 
 __all__ = ["SESSION_HOURS", "create_app"]
 
@@ -71,16 +75,29 @@ class _Headers(BaseHTTPMiddleware):
         return response
 
 
-def create_app(engine: Engine, secret_key: str) -> Starlette:
+def create_app(engine: Engine, secret_key: str, *,
+               sops: str | os.PathLike[str] | None = None) -> Starlette:
     """The app on ``engine``'s database; ``secret_key`` signs the session cookies (every
-    process of one team must use the same one)."""
+    process of one team must use the same one). ``sops``: the folder of the procedures
+    people may start (default: the workspace's ``sops`` folder, if there is one)."""
     from .accounts import TooManyAttempts, sign_in
 
     signer = URLSafeTimedSerializer(secret_key, salt="opsflow-session")
     pages = _templates()
+    if sops is None and engine.store.workspace is not None:
+        sops = engine.store.workspace.sops_folder
+    folder = Path(sops) if sops is not None else None
 
     def page(template: str, status: int = 200, **values: Any) -> HTMLResponse:
         return HTMLResponse(pages.get_template(template).render(**values), status_code=status)
+
+    def signed_page(data: dict[str, str], template: str, status: int = 200,
+                    **values: Any) -> HTMLResponse:
+        """A page for a signed-in person: the header names them and offers sign-out."""
+        found = engine.store.people([data["person"]])
+        return page(template, status, me=data["person"], csrf=data["csrf"],
+                    name=found[0].name if found and found[0].name else data["person"],
+                    **values)
 
     def session(request: Request) -> dict[str, str] | None:
         raw = request.cookies.get(SESSION)
@@ -149,11 +166,7 @@ def create_app(engine: Engine, secret_key: str) -> Starlette:
         data = session(request)
         if data is None:
             return RedirectResponse("/signin", status_code=303)
-        me = data["person"]
-        found = engine.store.people([me])
-        items = engine.inbox(me)
-        return page("work.html", me=me, name=found[0].name if found else me, items=items,
-                    csrf=data["csrf"])
+        return signed_page(data, "work.html", items=engine.inbox(data["person"]))
 
     def _run_page(me: str, data: dict[str, str], run_id: int, problem: str | None = None,
                   status: int = 200) -> Response:
@@ -164,8 +177,7 @@ def create_app(engine: Engine, secret_key: str) -> Starlette:
         from ..cli.runview_cmd import describe  # one wording of events for both front ends
 
         events = [(e.at, e.actor, describe(e)) for e in engine.timeline(run_id)]
-        return page("run.html", status, run=view, me=me, csrf=data["csrf"], problem=problem,
-                    events=events)
+        return signed_page(data, "run.html", status, run=view, problem=problem, events=events)
 
     def _allowed(request: Request) -> tuple[str, dict[str, str], int] | Response:
         data = session(request)
@@ -237,9 +249,75 @@ def create_app(engine: Engine, secret_key: str) -> Starlette:
         counts = {s: sum(1 for r in mine if r.status == s) for s in ("active", "done",
                                                                         "cancelled")}
         now = engine.clock.now()
-        return page("runs.html", runs=shown, counts=counts, sops=sorted({r.sop_id for r in mine}),
-                    wanted=status or "", sop=sop or "", overdue=overdue, now=now,
-                    csrf=data["csrf"], me=data["person"])
+        return signed_page(data, "runs.html", runs=shown, counts=counts,
+                           sops=sorted({r.sop_id for r in mine}), wanted=status or "",
+                           sop=sop or "", overdue=overdue, now=now)
+
+    def procedures_page(request: Request) -> Response:
+        """The workspace's procedures, each with a link to start a run of it."""
+        data = session(request)
+        if data is None:
+            return RedirectResponse("/signin", status_code=303)
+        listed = catalogue(folder) if folder is not None else []
+        started = request.query_params.get("started", "")
+        return signed_page(data, "procedures.html", folder=folder, procedures=listed,
+                           started=started if started.isdigit() else "")
+
+    def _startable(request: Request) -> tuple[dict[str, str], Procedure] | Response:
+        data = session(request)
+        if data is None:
+            return RedirectResponse("/signin", status_code=303)
+        if folder is None:
+            return page("refused.html", 404, problem="This app has no procedures.")
+        try:
+            found = procedure(folder, request.path_params["sop_id"])
+        except UnknownProcedureError:
+            return page("refused.html", 404, problem="There is no such procedure.")
+        if found.sop is None:
+            return page("refused.html", 422, problem=f"{found.path} has errors, so it cannot "
+                        "be started; run `opsflow check` on it and fix them.")
+        return data, found
+
+    def start_form(request: Request) -> Response:
+        allowed = _startable(request)
+        if isinstance(allowed, Response):
+            return allowed
+        data, found = allowed
+        assert found.sop is not None
+        return signed_page(data, "start.html", problem=None,
+                           form=form_for(found.sop, engine.store.people()))
+
+    async def start_run(request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        from ..errors import OpsflowError
+
+        allowed = await run_in_threadpool(_startable, request)
+        if isinstance(allowed, Response):
+            return allowed
+        data, found = allowed
+        sop = found.sop
+        assert sop is not None
+        form = await request.form()
+        if not hmac.compare_digest(data["csrf"], str(form.get("csrf", ""))):
+            return page("refused.html", 403, problem="This form has expired; reload the page.")
+        sent = {key: [str(v) for v in form.getlist(key)] for key in form.keys()}
+        title, assignments, values = submitted(sop, sent)
+
+        def do() -> Response:
+            me = data["person"]
+            try:
+                run_id = engine.start(sop, title, assignments, values, actor=me,
+                                      files=found.files)
+            except OpsflowError as error:
+                return signed_page(data, "start.html", 422, problem=str(error),
+                                   form=form_for(sop, engine.store.people(), title,
+                                                 assignments, values))
+            where = f"/runs/{run_id}" if engine.may_see(run_id, me) \
+                else f"/procedures?started={run_id}"
+            return RedirectResponse(where, status_code=303)
+
+        return await run_in_threadpool(do)
 
     def stylesheet(request: Request) -> Response:
         css = templates_root().joinpath("app", "app.css").read_text("utf-8")
@@ -253,5 +331,8 @@ def create_app(engine: Engine, secret_key: str) -> Starlette:
         Route("/runs", runs_page, methods=["GET"]),
         Route("/runs/{run_id}", run_page, methods=["GET"]),
         Route("/runs/{run_id}/{action}", act, methods=["POST"]),
+        Route("/procedures", procedures_page, methods=["GET"]),
+        Route("/procedures/{sop_id}/start", start_form, methods=["GET"]),
+        Route("/procedures/{sop_id}/start", start_run, methods=["POST"]),
         Route("/static/app.css", stylesheet),
     ], middleware=[Middleware(_Headers)])
