@@ -184,6 +184,7 @@ def test_sign_in_in_chromium(served: str) -> None:
                     page.keyboard.press("Enter")
                     page.wait_for_selector("button[aria-label='Untick 1']")
                 for path, name in [("/runs", "runs"), ("/procedures", "procedures"),
+                                   ("/board/content-publishing", "board"),
                                    ("/procedures/purchase-request/start", "start")]:
                     page.goto(served + path)
                     looked_at(page, width, name)

@@ -55,6 +55,7 @@ from .status import RunStatus, build_status, work_items
 
 if TYPE_CHECKING:
     from ..lang.model import Sop
+    from .board import Board
     from .checkpoint import Checkpoint
     from .core import Action, Change
     from .events import Event
@@ -411,6 +412,26 @@ class Engine:
                                     person=None if person is None else person_key(person),
                                     overdue_at=self.clock.now() if overdue else None,
                                     limit=limit)
+
+    def board(self, sop_id: str, *, person: str | None = None,
+              current: Sop | None = None, files: Mapping[str, str] | None = None
+              ) -> Board:
+        """The board of SOP ``sop_id`` (:mod:`opsflow.run.board`): its active runs (those
+        ``person`` holds a role in, when given). ``current``: the SOP as its file is now,
+        whose phases lead the columns (a board of an SOP without runs needs it), with the
+        texts of the files it includes."""
+        from .board import board
+        from .compiler import compile_sop
+
+        runs = self.list_runs(sop_id=sop_id, status="active", person=person)
+        versions = [compile_sop(current, files)] if current is not None else []
+        for run in sorted(runs, key=lambda r: -r.id):
+            if all(v.hash != run.sop_hash for v in versions):
+                versions.append(self.compiled(run.sop_hash))
+        if not versions:
+            raise RunError(f"there is no SOP {sop_id!r} with active runs",
+                           "start a run of it first, or give the SOP")
+        return board(versions, runs, self.clock.now())
 
     def history(self, run_id: int) -> list[EventRecord]:
         return self.store.events(run_id)

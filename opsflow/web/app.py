@@ -35,11 +35,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..errors import OpsflowError
 from ..procedures import Procedure, UnknownProcedureError, catalogue, procedure
 from ..resources import templates_root
 from ..run.engine import Engine
+from ..run.errors import RunError
 from ..run.people import person_key
 from .startform import form_for, submitted
+from .tracker import SORTS, STATUSES, RunFilter, sort_runs
 
 __all__ = ["SESSION_HOURS", "create_app"]
 
@@ -234,24 +237,51 @@ def create_app(engine: Engine, secret_key: str, *,
         return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
     def runs_page(request: Request) -> Response:
-        """The runs where I hold or held a role, filtered by status, SOP and overdue."""
+        """The runs where I hold or held a role, filtered by status, SOP, phase, person and
+        overdue, sorted by one of :data:`SORTS`."""
         data = session(request)
         if data is None:
             return RedirectResponse("/signin", status_code=303)
-        status = request.query_params.get("status") or None
-        if status not in (None, "active", "done", "cancelled"):
-            status = None
-        sop = request.query_params.get("sop") or None
-        overdue = request.query_params.get("overdue") == "1"
+        query = request.query_params
+        wanted = RunFilter.parse(query)
         mine = engine.list_runs(person=data["person"])
-        shown = engine.list_runs(person=data["person"], status=status, sop_id=sop,
-                                 overdue=overdue)
-        counts = {s: sum(1 for r in mine if r.status == s) for s in ("active", "done",
-                                                                        "cancelled")}
-        now = engine.clock.now()
-        return signed_page(data, "runs.html", runs=shown, counts=counts,
-                           sops=sorted({r.sop_id for r in mine}), wanted=status or "",
-                           sop=sop or "", overdue=overdue, now=now)
+        shown = engine.list_runs(person=data["person"], status=wanted.status,
+                                 sop_id=wanted.sop, overdue=wanted.overdue)
+        if wanted.phase:
+            shown = [r for r in shown if wanted.phase in r.phases]
+        if wanted.person:
+            try:
+                theirs = {r.id for r in engine.list_runs(person=wanted.person)}
+            except OpsflowError:  # not a name anyone can have: nobody's runs
+                theirs = set()
+            shown = [r for r in shown if r.id in theirs]
+        shown = sort_runs(shown, wanted.sort)
+        counts = {s: sum(1 for r in mine if r.status == s) for s in STATUSES}
+        people = [p for p in engine.store.people() if p.active]
+        return signed_page(data, "runs.html", runs=shown, counts=counts, wanted=wanted,
+                           sops=sorted({r.sop_id for r in mine}),
+                           phases=sorted({p for r in mine for p in r.phases}),
+                           people=people, sorts=SORTS, now=engine.clock.now())
+
+    def board_page(request: Request) -> Response:
+        """One SOP's active runs (those I hold a role in) by phase and owner role."""
+        data = session(request)
+        if data is None:
+            return RedirectResponse("/signin", status_code=303)
+        sop_id = request.path_params["sop_id"]
+        current: Procedure | None = None
+        if folder is not None:
+            try:
+                current = procedure(folder, sop_id)
+            except UnknownProcedureError:
+                current = None
+        try:
+            shown = engine.board(sop_id, person=data["person"],
+                                 current=current.sop if current else None,
+                                 files=current.files if current else None)
+        except RunError:
+            return page("refused.html", 404, problem="There is no board for that SOP.")
+        return signed_page(data, "board.html", board=shown)
 
     def procedures_page(request: Request) -> Response:
         """The workspace's procedures, each with a link to start a run of it."""
@@ -330,6 +360,7 @@ def create_app(engine: Engine, secret_key: str, *,
         Route("/signout", signout, methods=["POST"]),
         Route("/runs", runs_page, methods=["GET"]),
         Route("/runs/{run_id}", run_page, methods=["GET"]),
+        Route("/board/{sop_id}", board_page, methods=["GET"]),
         Route("/runs/{run_id}/{action}", act, methods=["POST"]),
         Route("/procedures", procedures_page, methods=["GET"]),
         Route("/procedures/{sop_id}/start", start_form, methods=["GET"]),
