@@ -115,6 +115,16 @@ def test_site_in_chromium(served_site: str) -> None:
             page.emulate_media(media="print")
             assert not page.locator("nav.top").is_visible()
             assert raci.is_visible()
+
+            # a phone: no page scrolls sideways (wide tables scroll inside themselves)
+            phone = browser.new_page(viewport={"width": 390, "height": 800})
+            for url in sorted(pages):
+                phone.goto(url)
+                sideways = phone.evaluate("document.documentElement.scrollWidth > "
+                                          "document.documentElement.clientWidth")
+                assert not sideways, f"{url} scrolls sideways at 390 px"
+            phone.goto(served_site + "index.html")
+            phone.screenshot(path=str(ARTIFACTS / "site-index-390.png"), full_page=True)
         finally:
             browser.close()
     assert (ARTIFACTS / "site-content-publishing.png").stat().st_size > 10_000

@@ -185,6 +185,7 @@ def test_sign_in_in_chromium(served: str) -> None:
                     page.wait_for_selector("button[aria-label='Untick 1']")
                 for path, name in [("/runs", "runs"), ("/procedures", "procedures"),
                                    ("/board/content-publishing", "board"),
+                                   ("/procedures/change-management", "procedure"),
                                    ("/procedures/purchase-request/start", "start")]:
                     page.goto(served + path)
                     looked_at(page, width, name)

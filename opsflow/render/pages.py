@@ -14,21 +14,26 @@ import posixpath
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from markupsafe import Markup
+
+from ..lang.model import Sop
 from ..resources import templates_root
 from .documents import playbook_html, playbook_parts
 from .templates import render
-from .viewmodel import SopView
+from .viewmodel import SopView, build_view
 
 __all__ = [
     "STYLESHEET",
     "IndexEntry",
     "Link",
     "PageInfo",
+    "SopParts",
     "href",
     "index_page",
     "library_page",
     "page_base",
     "sop_page",
+    "sop_parts",
     "stylesheet",
 ]
 
@@ -84,6 +89,31 @@ def sop_page(view: SopView, info: PageInfo, parts: dict[str, str] | None = None)
     """The page of one SOP; ``parts``: its playbook's Markdown, if already rendered."""
     html = playbook_html(parts if parts is not None else playbook_parts(view))
     return render("web/sop.html", sop=view, raci=view.raci, page=info, root=info.root, **html)
+
+
+@dataclass(frozen=True)
+class SopParts:
+    """One SOP's playbook as HTML fragments, for a page of another site (the web app):
+    the same renderers and templates as the published page."""
+
+    view: SopView
+    intro: Markup
+    roles: Markup
+    phases: Markup
+    raci: Markup
+    #: the flow diagram's DOT source (``opsflow.render.diagram.svg`` draws it)
+    dot: str
+
+
+def sop_parts(sop: Sop) -> SopParts:
+    """:class:`SopParts` of a checked SOP."""
+    from . import diagram as dg
+
+    view = build_view(sop)
+    html = playbook_html(playbook_parts(view))
+    return SopParts(view, html["intro"], html["roles"], html["phases"],
+                    Markup(render("html/raci_table.html", raci=view.raci)),  # autoescaped template
+                    dg.dot(dg.build_diagram(sop, view)))
 
 
 def library_page(view: SopView, info: PageInfo) -> str:

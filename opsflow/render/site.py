@@ -32,7 +32,6 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import Diagnostic, SopError
@@ -51,6 +50,7 @@ from .files import (
     site_path,
     write_atomic,
 )
+from .gitdates import last_changes
 from .manifest import MANIFEST_NAME, Entry, Manifest, dump_manifest, read_manifest
 from .pages import STYLESHEET, IndexEntry, href, index_page, page_base, stylesheet
 from .sitejobs import RenderJob, default_workers, load_job, render_job, run_jobs
@@ -85,7 +85,8 @@ class _Source:
     rel: str
     path: str
     hash: str
-    mtime: float
+    #: the date of its last change (git's, else the file's; see ``gitdates``)
+    changed: str = ""
 
 
 def _root(paths: Iterable[str]) -> str:
@@ -106,9 +107,11 @@ def _scan(paths: list[str]) -> tuple[dict[str, _Source], list[Diagnostic]]:
             continue
         rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        sources[rel] = _Source(rel, path, digest, os.stat(path).st_mtime)
+        sources[rel] = _Source(rel, path, digest)
     if diagnostics:
         raise SopError(diagnostics)
+    for rel, changed in last_changes(root, sources).items():
+        sources[rel].changed = changed
     return sources, [d for d in problems if not d.is_error]
 
 
@@ -162,8 +165,7 @@ def _keys(entries: dict[str, Entry], sources: dict[str, _Source], salt: str) -> 
 
 
 def _index(entries: dict[str, Entry], sources: dict[str, _Source]) -> str:
-    rows = [IndexEntry(e.title, e.owner, e.phases,
-                       datetime.fromtimestamp(sources[rel].mtime, UTC).date().isoformat(),
+    rows = [IndexEntry(e.title, e.owner, e.phases, sources[rel].changed,
                        rel, href("index.html", page_base(rel) + ".html"))
             for rel, e in entries.items()]
     sops = sorted((r for r in rows if not entries[r.source].library),

@@ -78,6 +78,17 @@ class _Headers(BaseHTTPMiddleware):
         return response
 
 
+def _where(file: str, line: int, folder: Path) -> str:
+    """A diagnostic's place for people: the file relative to the SOP folder (never the
+    server's own paths), and the line."""
+    path = Path(file)
+    try:
+        shown = path.resolve().relative_to(folder.resolve()).as_posix()
+    except (ValueError, OSError):
+        shown = path.name
+    return f"{shown}:{line}" if line else shown
+
+
 def create_app(engine: Engine, secret_key: str, *,
                sops: str | os.PathLike[str] | None = None) -> Starlette:
     """The app on ``engine``'s database; ``secret_key`` signs the session cookies (every
@@ -293,6 +304,49 @@ def create_app(engine: Engine, secret_key: str, *,
         return signed_page(data, "procedures.html", folder=folder, procedures=listed,
                            started=started if started.isdigit() else "")
 
+    def _procedure(request: Request) -> tuple[dict[str, str], Procedure] | Response:
+        data = session(request)
+        if data is None:
+            return RedirectResponse("/signin", status_code=303)
+        if folder is None:
+            return page("refused.html", 404, problem="This app has no procedures.")
+        try:
+            return data, procedure(folder, request.path_params["sop_id"])
+        except UnknownProcedureError:
+            return page("refused.html", 404, problem="There is no such procedure.")
+
+    def procedure_page(request: Request) -> Response:
+        """One procedure's playbook, flow, roles, RACI chart and check diagnostics."""
+        import shutil
+
+        from ..render.pages import sop_parts
+
+        found = _procedure(request)
+        if isinstance(found, Response):
+            return found
+        data, shown = found
+        assert folder is not None
+        diagnostics = [{"where": _where(d.span.file, d.span.line, folder),
+                        "severity": d.severity, "code": d.code, "message": d.message,
+                        "hint": d.hint} for d in shown.diagnostics]
+        parts = sop_parts(shown.sop) if shown.sop is not None else None
+        drawn = parts is not None and shutil.which("dot") is not None  # else the flow in words
+        return signed_page(data, "procedure.html", 200 if parts else 422, procedure=shown,
+                           diagnostics=diagnostics, parts=parts, svg=drawn)
+
+    def diagram(request: Request) -> Response:
+        """The procedure's flow diagram (Graphviz SVG, as publish draws it)."""
+        from ..render.diagram import svg
+        from ..render.pages import sop_parts
+
+        found = _procedure(request)
+        if isinstance(found, Response):
+            return found
+        drawn = svg(sop_parts(found[1].sop).dot) if found[1].sop is not None else None
+        if drawn is None:
+            return page("refused.html", 404, problem="There is no diagram of it.")
+        return Response(drawn, media_type="image/svg+xml")
+
     def _startable(request: Request) -> tuple[dict[str, str], Procedure] | Response:
         data = session(request)
         if data is None:
@@ -363,6 +417,8 @@ def create_app(engine: Engine, secret_key: str, *,
         Route("/board/{sop_id}", board_page, methods=["GET"]),
         Route("/runs/{run_id}/{action}", act, methods=["POST"]),
         Route("/procedures", procedures_page, methods=["GET"]),
+        Route("/procedures/{sop_id}", procedure_page, methods=["GET"]),
+        Route("/procedures/{sop_id}/diagram.svg", diagram, methods=["GET"]),
         Route("/procedures/{sop_id}/start", start_form, methods=["GET"]),
         Route("/procedures/{sop_id}/start", start_run, methods=["POST"]),
         Route("/static/app.css", stylesheet),
