@@ -9,12 +9,12 @@ status`` starts fast.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from ..run.describe import describe, shown
 from ..run.status import render_status, when
 from .common import clean, term
 from .db_cmd import database_options
@@ -27,9 +27,6 @@ from .run_options import (
     person,
     reads_a_run,
 )
-
-if TYPE_CHECKING:
-    from ..run.events import Event, Moved
 
 __all__ = ["describe", "history", "inbox", "list_runs", "shown", "status", "verify"]
 
@@ -147,81 +144,6 @@ def list_runs(sop_id: str | None, run_status: str | None, person: str | None, ov
                  else "")
         click.echo(term(f"{run.id} · {run.title} · {run.sop_id} · {run.status} · "
                         f"{', '.join(run.phases) or '-'}") + f"{due}{late}" + term(waits))
-
-
-def shown(text: object) -> str:
-    """A string from users (names, comments, values) as the terminal may print it.
-
-    The one place history text is escaped: characters that are not printable
-    (escape sequences, newlines, other control characters) are shown as
-    ``\\x1b``-style escapes, so a comment can neither forge a line nor drive
-    the terminal.
-    """
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in str(text))
-
-
-def _people(people: Sequence[str]) -> str:
-    return ", ".join(shown(p) for p in people) or "(nobody)"
-
-
-def _to(phase: str | None) -> str:
-    return shown(phase) if phase is not None else "end"
-
-
-def _move(event: Moved) -> str:
-    what = f"{shown(event.trigger)} {shown(event.from_phase)} → {_to(event.to_phase)}"
-    if event.auto:
-        quorum = "no quorum can be reached" if event.trigger == "no-quorum" else "by the votes"
-        what += f" — {quorum}: {shown(event.tally or '')}"
-    if event.comment:
-        what += f" — {shown(event.comment)}"
-    return what
-
-
-def describe(event: Event) -> str:
-    """What one event did, in one line (without its number, time and actor)."""
-    from ..run import events as ev
-
-    match event:
-        case ev.Started():
-            return f"start → {shown(event.phase)} — {shown(event.title)}"
-        case ev.Ticked() | ev.Unticked():
-            verb = "tick" if isinstance(event, ev.Ticked) else "untick"
-            return f"{verb} {shown(event.phase)} — {event.criterion}. {shown(event.text)}"
-        case ev.Voted():
-            notes = [shown(event.decision)]
-            if event.replaces is not None and event.replaces != event.decision:
-                notes.append(f"was {shown(event.replaces)}")
-            if not event.counted:
-                notes.append("advisory, not counted")
-            comment = f" — {shown(event.comment)}" if event.comment else ""
-            return f"vote ({', '.join(notes)}) {shown(event.phase)}{comment}"
-        case ev.Moved():
-            return _move(event)
-        case ev.MilestoneReached():
-            return f"milestone {shown(event.phase)} — {shown(event.title)}"
-        case ev.Joined():
-            return f"join {shown(event.block)} → {shown(event.then)}"
-        case ev.Finished():
-            return f"finish {shown(event.phase)}"
-        case ev.FieldSet():
-            old = shown(event.previous) if event.previous is not None else "(unset)"
-            return f"set {shown(event.field)}: {old} → {shown(event.value)}"
-        case ev.Reassigned():
-            return (f"reassign {shown(event.role)}: {_people(event.previous)} → "
-                    f"{_people(event.people)}")
-        case ev.Cancelled():
-            where = f" {', '.join(shown(p) for p in event.phases)}" if event.phases else ""
-            return f"cancel{where}" + (f" — {shown(event.reason)}" if event.reason else "")
-        case ev.Refused():
-            where = f" {shown(event.phase)}" if event.phase else ""
-            return f"refused {shown(event.attempt.kind)}{where} — {shown(event.reason)}"
-        case ev.Reopened():
-            return (f"reopen {shown(event.from_phase)} → {shown(event.approval)} — "
-                    f"{shown(event.field)} changed")
-        case _:
-            return f"{shown(event.action)} — unreadable: {shown(event.reason)}"
 
 
 @reads_a_run("history")

@@ -31,7 +31,7 @@ The controls they hold:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import policy
 from .authority import listing, require, roles_text, who_may
@@ -40,6 +40,10 @@ from .context import RunContext
 from .errors import NotAllowed, RunError
 from .fieldvalues import FieldValueError, parse_value
 from .people import lookalikes, person_keys
+
+if TYPE_CHECKING:
+    from .compiled import CompiledSop
+    from .state import RunState
 
 __all__ = ["ACTIONS", "DECISIONS", "start"]
 
@@ -274,11 +278,17 @@ def _fire(run: RunContext, a: dict[str, Any]) -> None:
     _move_on(run, pid, event, a)
 
 
-def _setters(run: RunContext, name: str) -> list[str]:
-    spec = run.c.fields[name]
+def field_setters(compiled: CompiledSop, state: RunState, name: str) -> list[str]:
+    """The roles that may set field ``name`` now: its ``set by`` roles, else the SOP
+    owner and the owners of the active phases."""
+    spec = compiled.fields[name]
     if spec.set_by:
         return list(spec.set_by)
-    return [*run.c.owner_roles(), *(run.phase(p).owner for p in run.s.phases)]
+    return [*compiled.owner_roles(), *(compiled.phase(p).owner for p in state.phases)]
+
+
+def _setters(run: RunContext, name: str) -> list[str]:
+    return field_setters(run.c, run.s, name)
 
 
 def _frozen_by(run: RunContext, name: str) -> list[str]:

@@ -81,6 +81,15 @@ class ActResult(NamedTuple):
     changes: list[Change]
 
 
+class Choices(NamedTuple):
+    """What one person may do in a run besides ticking, voting and handing off."""
+
+    #: (phase, event id, event title): the declared events they may fire now
+    events: list[tuple[str, str, str]]
+    #: the fields they may set now
+    fields: list[str]
+
+
 class InboxItem(NamedTuple):
     """One thing waiting on a person, with whether it is overdue."""
 
@@ -321,6 +330,37 @@ class Engine:
                  ",".join(run.phases)) or None
         return Refusal(EventDraft(actor, "refused", now, phase, None, payload),
                        collapse=_attempted)
+
+    def choices(self, run_id: int, person: str) -> Choices:
+        """The events ``person`` may fire and the fields they may set in run ``run_id`` now,
+        judged by the engine's own rules on the run as stored (each event is tried on a
+        copy of the state; nothing is written). A front end offers these; the action
+        itself is judged again when it is done."""
+        from ..errors import OpsflowError
+        from .actions import field_setters
+        from .core import Action, apply
+
+        key = person_key(person)
+        run = self.store.get_run(run_id)
+        if run.status != "active":
+            return Choices([], [])
+        compiled = self.compiled(run.sop_hash)
+        state = self._current(run, compiled)
+        now = self.clock.now()
+        events = []
+        for pid in state.phases:
+            for event in compiled.phase(pid).events:
+                if event not in compiled.events:
+                    continue  # handoff, approve, reject: the page has their own buttons
+                try:
+                    apply(compiled, state, Action("fire", {"event": event, "phase": pid}), key,
+                          now)
+                except OpsflowError:
+                    continue
+                events.append((pid, event, compiled.events[event].title))
+        fields = [name for name in compiled.fields
+                  if key in state.holders(field_setters(compiled, state, name))]
+        return Choices(events, fields)
 
     def may_see(self, run_id: int, person: str) -> bool:
         """Whether ``person`` may see run ``run_id``: they hold, or held, a role in it (the

@@ -41,11 +41,13 @@ from ..resources import templates_root
 from ..run.engine import Engine
 from ..run.errors import RunError
 from ..run.people import person_key
-from .startform import form_for, submitted
+from .startform import INPUT_TYPES, form_for, submitted
 from .tracker import SORTS, STATUSES, RunFilter, sort_runs
 
 __all__ = ["SESSION_HOURS", "create_app"]
 
+#: the actions a run page posts (each one engine call)
+ACTIONS = ("tick", "untick", "vote", "handoff", "fire", "set")
 SESSION = "opsflow_session"
 SIGNIN_CSRF = "opsflow_signin"
 SESSION_HOURS = 12
@@ -185,13 +187,26 @@ def create_app(engine: Engine, secret_key: str, *,
     def _run_page(me: str, data: dict[str, str], run_id: int, problem: str | None = None,
                   status: int = 200) -> Response:
         from .. import documents
+        from ..render.markdown import to_html
+        from ..run.describe import describe  # one wording of events for both front ends
 
         people = {p.key: p for p in engine.store.people()}
         view = documents.status(engine.status(run_id), people)
-        from ..cli.runview_cmd import describe  # one wording of events for both front ends
-
+        compiled = engine.compiled(engine.store.get_run(run_id).sop_hash)
+        choices = engine.choices(run_id, me)
+        phases = {p["phase"]: {
+            "text": to_html(compiled.phase(p["phase"]).description),
+            "handoff": "handoff" in compiled.phase(p["phase"]).events
+                       or compiled.phase(p["phase"]).end,
+            "events": [(event, title) for pid, event, title in choices.events
+                       if pid == p["phase"]],
+        } for p in view["phases"]}
+        fields = [{"id": f.id, "title": f.title, "value": view["fields"].get(f.id),
+                   "input": INPUT_TYPES.get(f.type, "text"), "choices": f.choices,
+                   "settable": f.id in choices.fields} for f in compiled.fields.values()]
         events = [(e.at, e.actor, describe(e)) for e in engine.timeline(run_id)]
-        return signed_page(data, "run.html", status, run=view, problem=problem, events=events)
+        return signed_page(data, "run.html", status, run=view, problem=problem, events=events,
+                           phases=phases, fields=fields)
 
     def _allowed(request: Request) -> tuple[str, dict[str, str], int] | Response:
         data = session(request)
@@ -238,8 +253,14 @@ def create_app(engine: Engine, secret_key: str, *,
                             comment=str(form.get("comment", "")), phase=phase)
             elif kind == "handoff":
                 engine.handoff(run_id, actor=me, phase=phase)
+            elif kind == "fire":
+                engine.fire(run_id, str(form.get("event", "")), actor=me, phase=phase,
+                            comment=str(form.get("comment", "")))
+            elif kind == "set":
+                engine.set_field(run_id, str(form.get("field", "")),
+                                 str(form.get("value", "")), actor=me)
 
-        if kind not in ("tick", "untick", "vote", "handoff"):
+        if kind not in ACTIONS:
             return page("refused.html", 404, problem="There is no such action.")
         try:
             await run_in_threadpool(do)
