@@ -41,13 +41,12 @@ from ..resources import templates_root
 from ..run.engine import Engine
 from ..run.errors import RunError
 from ..run.people import person_key
+from .api import ACTIONS, api_routes, perform
 from .startform import INPUT_TYPES, form_for, submitted
 from .tracker import SORTS, STATUSES, RunFilter, sort_runs
 
 __all__ = ["SESSION_HOURS", "create_app"]
 
-#: the actions a run page posts (each one engine call)
-ACTIONS = ("tick", "untick", "vote", "handoff", "fire", "set")
 SESSION = "opsflow_session"
 SIGNIN_CSRF = "opsflow_signin"
 SESSION_HOURS = 12
@@ -240,25 +239,10 @@ def create_app(engine: Engine, secret_key: str, *,
         if not hmac.compare_digest(data["csrf"], str(form.get("csrf", ""))):
             return page("refused.html", 403, problem="This form has expired; reload the page.")
         kind = request.path_params["action"]
-        phase = str(form.get("phase", "")) or None
 
         def do() -> None:
-            if kind in ("tick", "untick"):
-                criterion = str(form.get("criterion", ""))
-                call = engine.tick if kind == "tick" else engine.untick
-                call(run_id, int(criterion) if criterion.isdigit() else criterion,
-                     actor=me, phase=phase)
-            elif kind == "vote":
-                engine.vote(run_id, str(form.get("decision", "")), actor=me,
-                            comment=str(form.get("comment", "")), phase=phase)
-            elif kind == "handoff":
-                engine.handoff(run_id, actor=me, phase=phase)
-            elif kind == "fire":
-                engine.fire(run_id, str(form.get("event", "")), actor=me, phase=phase,
-                            comment=str(form.get("comment", "")))
-            elif kind == "set":
-                engine.set_field(run_id, str(form.get("field", "")),
-                                 str(form.get("value", "")), actor=me)
+            perform(engine, run_id, me, kind, {name: str(form.get(name, "")) or None
+                                               for name in ACTIONS.get(kind, ())})
 
         if kind not in ACTIONS:
             return page("refused.html", 404, problem="There is no such action.")
@@ -429,6 +413,7 @@ def create_app(engine: Engine, secret_key: str, *,
         return Response(css, media_type="text/css")
 
     return Starlette(routes=[
+        *api_routes(engine, folder),
         Route("/", my_work),
         Route("/signin", signin_form, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),
