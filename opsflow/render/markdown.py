@@ -23,7 +23,8 @@ def parser() -> MarkdownIt:
     """The shared markdown-it parser (tables, task lists, anchors; no raw HTML)."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table").enable("strikethrough")
-    md.use(tasklists_plugin).use(anchors_plugin, min_level=2, max_level=3)
+    # label=True: each checkbox is labelled by its text (screen readers say what it is)
+    md.use(tasklists_plugin, label=True).use(anchors_plugin, min_level=2, max_level=3)
     return md
 
 
