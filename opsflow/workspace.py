@@ -13,6 +13,14 @@ The config file's settings (all optional)::
     database = "postgresql+psycopg://ops@db.example.com/opsflow"  # default: .opsflow/opsflow.db
     sops = "sops"          # the folder of the workspace's SOPs
     timezone = "UTC"       # the team's time zone (an IANA name, e.g. Europe/Berlin)
+    admins = ["ann"]       # may act for others and manage the directory
+
+    [viewers]              # who may see every run of an SOP in the web app ("*": of all)
+    content-publishing = ["lead"]
+
+    [web]                  # sign-in by a reverse proxy's header, only from its addresses
+    proxy_header = "X-Remote-User"
+    trusted_proxies = ["127.0.0.1"]
 
 A setting that is misspelt, of the wrong type or with a bad value is one
 :class:`WorkspaceError` that names the file, the setting and the fix; a
@@ -27,8 +35,8 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import OpsflowError
@@ -40,7 +48,9 @@ CONFIG = "opsflow.toml"
 DATA = ".opsflow"
 DATABASE = "opsflow.db"
 ENV_VAR = "OPSFLOW_DATABASE_URL"
-SETTINGS = ("admins", "database", "identity", "sops", "timezone")
+SETTINGS = ("admins", "database", "identity", "sops", "timezone", "viewers", "web")
+#: the settings of the ``[web]`` table
+WEB_SETTINGS = ("proxy_header", "trusted_proxies")
 IDENTITIES = ("free", "token")
 #: the largest config file read (a config is a few lines; anything bigger is a mistake)
 MAX_CONFIG_BYTES = 64 * 1024
@@ -118,6 +128,12 @@ class Workspace:
     #: people (keys) who may act for others with ``--as`` and manage tokens and the
     #: directory when tokens are required
     admins: tuple[str, ...] = ()
+    #: SOP id (or ``*``: every SOP) -> people who may see all its runs (in the web app)
+    viewers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the web app's sign-in by a reverse proxy: the header naming the person, and the
+    #: addresses (or networks) it is accepted from; empty: not used
+    proxy_header: str = ""
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def data(self) -> Path:
@@ -172,6 +188,8 @@ def load(folder: str | os.PathLike[str]) -> Workspace:
                              "`opsflow init` in an empty folder to see a working one") from None
     values: dict[str, str] = {}
     admins: tuple[str, ...] = ()
+    viewers: dict[str, tuple[str, ...]] = {}
+    web: dict[str, object] = {}
     for key, value in settings.items():
         if key not in SETTINGS:
             close = difflib.get_close_matches(key, SETTINGS, n=1)
@@ -180,6 +198,12 @@ def load(folder: str | os.PathLike[str]) -> Workspace:
                                  f"the settings are {', '.join(SETTINGS)}")
         if key == "admins":
             admins = _admins(path, value)
+            continue
+        if key == "viewers":
+            viewers = _viewers(path, value)
+            continue
+        if key == "web":
+            web = _web(path, value)
             continue
         if not isinstance(value, str) or not value.strip():
             raise WorkspaceError(f"{path}: '{key}' must be text in quotes, like "
@@ -194,20 +218,66 @@ def load(folder: str | os.PathLike[str]) -> Workspace:
     return Workspace(root, path, database=database,
                      sops=_sops(path, values.get("sops", "sops")),
                      timezone=_timezone(path, values.get("timezone", "UTC")),
-                     identity=identity, admins=admins)
+                     identity=identity, admins=admins, viewers=viewers,
+                     proxy_header=str(web.get("proxy_header", "")),
+                     trusted_proxies=tuple(web.get("trusted_proxies", ())))  # type: ignore[arg-type]
 
 
-def _admins(path: Path, value: object) -> tuple[str, ...]:
+def _keys(path: Path, name: str, value: object, example: str) -> tuple[str, ...]:
     from .run.errors import RunError
     from .run.people import person_key
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise WorkspaceError(f"{path}: 'admins' must be a list of people's keys, like "
-                             'admins = ["ann", "bob"]')
+        raise WorkspaceError(f"{path}: '{name}' must be a list of people's keys, like "
+                             f"{example}")
     try:
-        return tuple(dict.fromkeys(person_key(v, "an admin's key") for v in value))
+        return tuple(dict.fromkeys(person_key(v, "a person's key") for v in value))
     except RunError as error:
-        raise WorkspaceError(f"{path}: 'admins': {error}") from None
+        raise WorkspaceError(f"{path}: '{name}': {error}") from None
+
+
+def _admins(path: Path, value: object) -> tuple[str, ...]:
+    return _keys(path, "admins", value, 'admins = ["ann", "bob"]')
+
+
+def _viewers(path: Path, value: object) -> dict[str, tuple[str, ...]]:
+    example = '[viewers] then content-publishing = ["lead"] (or "*" = ["lead"] for every SOP)'
+    if not isinstance(value, dict):
+        raise WorkspaceError(f"{path}: 'viewers' must be a table of SOP ids, like {example}")
+    return {str(sop): _keys(path, f"viewers.{_shown(str(sop))}", people, example)
+            for sop, people in value.items()}
+
+
+def _web(path: Path, value: object) -> dict[str, object]:
+    import ipaddress
+
+    if not isinstance(value, dict):
+        raise WorkspaceError(f"{path}: 'web' must be a table, like [web] then "
+                             'proxy_header = "X-Remote-User"')
+    for key in value:
+        if key not in WEB_SETTINGS:
+            raise WorkspaceError(f"{path}: unknown setting 'web.{_shown(str(key))}'; the "
+                                 f"settings of [web] are {', '.join(WEB_SETTINGS)}")
+    header = value.get("proxy_header", "")
+    if not isinstance(header, str) or (header and not all(
+            c.isalnum() or c == "-" for c in header)):
+        raise WorkspaceError(f"{path}: 'web.proxy_header' must be a header name, like "
+                             'proxy_header = "X-Remote-User"')
+    proxies = value.get("trusted_proxies", [])
+    if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
+        raise WorkspaceError(f"{path}: 'web.trusted_proxies' must be a list of addresses, "
+                             'like trusted_proxies = ["127.0.0.1"]')
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise WorkspaceError(f"{path}: 'web.trusted_proxies': {_shown(proxy)!r} is not an "
+                                 'IP address or network, like "127.0.0.1" or "10.0.0.0/8"'
+                                 ) from None
+    if header and not proxies:
+        raise WorkspaceError(f"{path}: 'web.proxy_header' is set but 'web.trusted_proxies' is "
+                             "empty; list the proxy's addresses, or nobody could sign in by it")
+    return {"proxy_header": header.lower(), "trusted_proxies": proxies}
 
 
 _EXAMPLES = {"database": "postgresql+psycopg://ops@db.example.com/opsflow", "sops": "sops",

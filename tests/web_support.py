@@ -36,7 +36,8 @@ def serving(engine: Engine, sops: Path | None = None) -> Iterator[str]:
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(engine, SECRET, sops=sops),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+                                           host="127.0.0.1", port=port, log_level="warning",
+                                           proxy_headers=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):

@@ -78,6 +78,8 @@ def serve(host: str, port: int, db_url: str | None, workspace: str | None) -> No
     app = create_app(engine, secret_key(found.data if found is not None else None))
     click.echo(term(f"opsflow serves {engine.store.url_display} on http://{host}:{port}/"))
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        # proxy_headers=False: the client address is the real peer, so a sign-in header is
+        # trusted only from the proxies opsflow.toml lists (uvicorn would take X-Forwarded-For)
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         engine.close()

@@ -362,9 +362,19 @@ class Engine:
                   if key in state.holders(field_setters(compiled, state, name))]
         return Choices(events, fields)
 
+    def viewed_sops(self, person: str) -> tuple[str, ...] | None:
+        """The SOP ids whose runs ``person`` may see all of as a viewer (the workspace's
+        ``viewers``); ``None``: every SOP's."""
+        viewers = self.store.workspace.viewers if self.store.workspace is not None else {}
+        key = person_key(person)
+        if key in viewers.get("*", ()):
+            return None
+        return tuple(sop for sop, people in viewers.items() if sop != "*" and key in people)
+
     def may_see(self, run_id: int, person: str) -> bool:
-        """Whether ``person`` may see run ``run_id``: they hold, or held, a role in it (the
-        web app answers 404 for the others, as if the run did not exist)."""
+        """Whether ``person`` may see run ``run_id``: they hold, or held, a role in it, or
+        are a viewer of its SOP (the web app answers 404 for the others, as if the run did
+        not exist)."""
         from ..store import UnknownRunError
 
         key = person_key(person)
@@ -372,8 +382,27 @@ class Engine:
             run = self.store.get_run(run_id)
         except UnknownRunError:
             return False
+        viewed = self.viewed_sops(key)
+        if viewed is None or run.sop_id in viewed:
+            return True
         state = RunState.from_dict(run.state)
         return key in state.ever_held([*state.assignments, *state.held])
+
+    def visible_runs(self, person: str, *, sop_id: str | None = None,
+                     status: str | None = None, overdue: bool = False) -> list[RunRecord]:
+        """The runs ``person`` may see (:meth:`may_see`) that match the filters, as
+        :meth:`list_runs` orders them."""
+        viewed = self.viewed_sops(person)
+        if viewed is None or (sop_id is not None and sop_id in viewed):
+            return self.list_runs(sop_id=sop_id, status=status, overdue=overdue)
+        found = {r.id: r for r in self.list_runs(sop_id=sop_id, status=status,
+                                                  person=person, overdue=overdue)}
+        for sop in viewed if sop_id is None else ():
+            found.update((r.id, r) for r in self.list_runs(sop_id=sop, status=status,
+                                                           overdue=overdue))
+        if overdue:  # as list_runs: most overdue first
+            return sorted(found.values(), key=lambda r: (r.due_at or dt.datetime.max, r.id))
+        return sorted(found.values(), key=lambda r: r.id)
 
     def roles_to_bind_later(self, run_id: int) -> dict[str, str]:
         """Role -> why: the roles nobody holds in run ``run_id`` that a phase of its SOP
@@ -457,13 +486,14 @@ class Engine:
               current: Sop | None = None, files: Mapping[str, str] | None = None
               ) -> Board:
         """The board of SOP ``sop_id`` (:mod:`opsflow.run.board`): its active runs (those
-        ``person`` holds a role in, when given). ``current``: the SOP as its file is now,
+        ``person`` may see, when given). ``current``: the SOP as its file is now,
         whose phases lead the columns (a board of an SOP without runs needs it), with the
         texts of the files it includes."""
         from .board import board
         from .compiler import compile_sop
 
-        runs = self.list_runs(sop_id=sop_id, status="active", person=person)
+        runs = self.list_runs(sop_id=sop_id, status="active") if person is None \
+            else self.visible_runs(person, sop_id=sop_id, status="active")
         versions = [compile_sop(current, files)] if current is not None else []
         for run in sorted(runs, key=lambda r: -r.id):
             if all(v.hash != run.sop_hash for v in versions):

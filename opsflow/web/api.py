@@ -174,9 +174,9 @@ def api_routes(engine: Engine, folder: Path | None) -> list[Route]:
         status = request.query_params.get("status") or None
         if status not in (None, "active", "done", "cancelled"):
             return _error(400, "status must be active, done or cancelled", "bad-argument")
-        found = engine.list_runs(person=me, status=status,
-                                 sop_id=request.query_params.get("sop") or None,
-                                 overdue=request.query_params.get("overdue") == "1")
+        found = engine.visible_runs(me, status=status,
+                                    sop_id=request.query_params.get("sop") or None,
+                                    overdue=request.query_params.get("overdue") == "1")
         gone = engine.store.waiting_on_deactivated([r.id for r in found])
         return documents.runs(found, engine.clock.now(), gone)
 
@@ -368,7 +368,7 @@ def openapi() -> dict[str, Any]:
                                    "responses": {"200": answer("my work", "Inbox"),
                                                  **errors}}},
             "/api/runs": {
-                "get": {"summary": "The runs I hold a role in",
+                "get": {"summary": "The runs I may see (I hold a role, or view the SOP)",
                         "parameters": [
                             {"name": "status", "in": "query",
                              "schema": {"enum": ["active", "done", "cancelled"]}},

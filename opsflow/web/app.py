@@ -19,12 +19,15 @@ and store are synchronous.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import os
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -79,6 +82,33 @@ class _Headers(BaseHTTPMiddleware):
         return response
 
 
+def _networks(addresses: Sequence[str]) -> list[IPv4Network | IPv6Network]:
+    return [ip_network(a, strict=False) for a in addresses]
+
+
+def _trusted(host: str, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def local_time(zone: str) -> Callable[[dt.datetime | str | None], str]:
+    """A formatter of times in time zone ``zone``: ``2025-01-07 10:00 CET``."""
+    tz = ZoneInfo(zone)
+
+    def shown(value: dt.datetime | str | None) -> str:
+        if value is None or value == "":
+            return "-"
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+    return shown
+
+
 def _where(file: str, line: int, folder: Path) -> str:
     """A diagnostic's place for people: the file relative to the SOP folder (never the
     server's own paths), and the line."""
@@ -99,8 +129,11 @@ def create_app(engine: Engine, secret_key: str, *,
 
     signer = URLSafeTimedSerializer(secret_key, salt="opsflow-session")
     pages = _templates()
-    if sops is None and engine.store.workspace is not None:
-        sops = engine.store.workspace.sops_folder
+    workspace = engine.store.workspace
+    if sops is None and workspace is not None:
+        sops = workspace.sops_folder
+    proxy_header = workspace.proxy_header if workspace is not None else ""
+    trusted = _networks(workspace.trusted_proxies if workspace is not None else ())
     folder = Path(sops) if sops is not None else None
 
     def page(template: str, status: int = 200, **values: Any) -> HTMLResponse:
@@ -108,13 +141,39 @@ def create_app(engine: Engine, secret_key: str, *,
 
     def signed_page(data: dict[str, str], template: str, status: int = 200,
                     **values: Any) -> HTMLResponse:
-        """A page for a signed-in person: the header names them and offers sign-out."""
+        """A page for a signed-in person: the header names them and offers sign-out; times
+        are shown in their time zone (the directory's, else the workspace's)."""
         found = engine.store.people([data["person"]])
+        me = found[0] if found else None
+        zone = (me.timezone if me is not None and me.timezone else None) or (
+            workspace.timezone if workspace is not None else "UTC")
         return page(template, status, me=data["person"], csrf=data["csrf"],
-                    name=found[0].name if found and found[0].name else data["person"],
-                    **values)
+                    name=me.name if me is not None and me.name else data["person"],
+                    proxied=data.get("via") == "proxy", at=local_time(zone), **values)
+
+    def proxied(request: Request) -> dict[str, str] | None:
+        """The person a trusted reverse proxy names in its header (``[web]`` in
+        ``opsflow.toml``); the header from any other address is ignored."""
+        if not proxy_header or request.client is None:
+            return None
+        name = request.headers.get(proxy_header, "").strip()
+        if not name or not _trusted(request.client.host, trusted):
+            return None
+        try:
+            key = person_key(name)
+        except Exception:
+            return None
+        found = engine.store.people([key])
+        if not found or not found[0].active:
+            return None
+        # no cookie: the form token is derived from the person and the app's secret
+        token = hmac.new(secret_key.encode(), f"csrf:{key}".encode(), "sha256").hexdigest()
+        return {"person": key, "csrf": token, "via": "proxy"}
 
     def session(request: Request) -> dict[str, str] | None:
+        by_proxy = proxied(request)
+        if by_proxy is not None:
+            return by_proxy
         raw = request.cookies.get(SESSION)
         if not raw:
             return None
@@ -253,16 +312,16 @@ def create_app(engine: Engine, secret_key: str, *,
         return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
     def runs_page(request: Request) -> Response:
-        """The runs where I hold or held a role, filtered by status, SOP, phase, person and
-        overdue, sorted by one of :data:`SORTS`."""
+        """The runs I may see (I hold a role in them, or view their SOP), filtered by
+        status, SOP, phase, person and overdue, sorted by one of :data:`SORTS`."""
         data = session(request)
         if data is None:
             return RedirectResponse("/signin", status_code=303)
         query = request.query_params
         wanted = RunFilter.parse(query)
-        mine = engine.list_runs(person=data["person"])
-        shown = engine.list_runs(person=data["person"], status=wanted.status,
-                                 sop_id=wanted.sop, overdue=wanted.overdue)
+        mine = engine.visible_runs(data["person"])
+        shown = engine.visible_runs(data["person"], status=wanted.status, sop_id=wanted.sop,
+                                    overdue=wanted.overdue)
         if wanted.phase:
             shown = [r for r in shown if wanted.phase in r.phases]
         if wanted.person:
