@@ -16,15 +16,11 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
-from render_support import ROOT, SOPS
+from render_support import SOPS
+from web_support import ARGS, ARTIFACTS, CHROMIUM
 
 import opsflow
 from opsflow.render import publish
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = ROOT / "test-artifacts"
 
 pytestmark = pytest.mark.slow
 

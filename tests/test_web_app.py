@@ -9,9 +9,6 @@ nothing fetched from anywhere else.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from typing import Any
 import pytest
 from engine_support import CONTENT_PEOPLE, SOPS, T0
 from starlette.testclient import TestClient
+from web_support import ARGS, ARTIFACTS, CHROMIUM, no_sideways_scroll, serving
 
 from opsflow.run.clock import FixedClock
 from opsflow.run.directory import person
@@ -115,48 +113,25 @@ def test_passwords_are_checked_before_they_are_set(engine: Engine) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    import uvicorn
-
     engine = Engine(Store.open(f"sqlite:///{tmp_path / 'web.db'}"), FixedClock(T0))
     keys = dict.fromkeys(k for people in CONTENT_PEOPLE.values() for k in people)
     engine.store.add_people([person(k, k.title()) for k in keys])
     set_password(engine.store, "wendy", "correct horse battery")
     engine.start(SOPS / "content-publishing.sop", "A rather long campaign title that "
                  "must wrap on a phone screen", CONTENT_PEOPLE, {"budget": "100"}, actor="ann")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, SECRET, sops=SOPS),
-                                           host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        engine.close()
+    with engine, serving(engine, SOPS) as base:
+        yield base
 
 
 def looked_at(page: Any, width: int, name: str) -> None:
     """The page does not scroll sideways; its screenshot is kept as a test artifact."""
-    from test_render_browser import ARTIFACTS
-
-    sideways = page.evaluate("document.documentElement.scrollWidth > "
-                             "document.documentElement.clientWidth")
-    assert not sideways, f"the {name} page scrolls sideways at {width} px"
+    no_sideways_scroll(page, f"the {name} page")
     page.screenshot(path=str(ARTIFACTS / f"web-{name}-{width}.png"), full_page=True)
 
 
 @pytest.mark.slow
 def test_sign_in_in_chromium(served: str) -> None:
     from playwright.sync_api import sync_playwright
-    from test_render_browser import ARGS, ARTIFACTS, CHROMIUM
 
     assert CHROMIUM.is_file(), "Chromium is missing: apt-get install chromium chromium-driver"
     ARTIFACTS.mkdir(exist_ok=True)

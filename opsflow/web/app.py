@@ -23,7 +23,7 @@ import datetime as dt
 import hmac
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,10 @@ import jinja2
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import OpsflowError
 from ..procedures import Procedure, UnknownProcedureError, catalogue, procedure
@@ -73,13 +73,28 @@ def _templates() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined)
 
 
-class _Headers(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request,
-                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+class _Headers:
+    """Adds :data:`HEADERS` to every response (a plain ASGI middleware: Starlette's
+    ``BaseHTTPMiddleware`` costs every request a task and a stream)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.extra = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                      for k, v in HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in self.extra if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def _networks(addresses: Sequence[str]) -> list[IPv4Network | IPv6Network]:
@@ -143,12 +158,10 @@ def create_app(engine: Engine, secret_key: str, *,
                     **values: Any) -> HTMLResponse:
         """A page for a signed-in person: the header names them and offers sign-out; times
         are shown in their time zone (the directory's, else the workspace's)."""
-        found = engine.store.people([data["person"]])
-        me = found[0] if found else None
-        zone = (me.timezone if me is not None and me.timezone else None) or (
-            workspace.timezone if workspace is not None else "UTC")
+        zone = data.get("timezone") or (workspace.timezone if workspace is not None
+                                        else "UTC")
         return page(template, status, me=data["person"], csrf=data["csrf"],
-                    name=me.name if me is not None and me.name else data["person"],
+                    name=data.get("name") or data["person"],
                     proxied=data.get("via") == "proxy", at=local_time(zone), **values)
 
     def proxied(request: Request) -> dict[str, str] | None:
@@ -168,7 +181,8 @@ def create_app(engine: Engine, secret_key: str, *,
             return None
         # no cookie: the form token is derived from the person and the app's secret
         token = hmac.new(secret_key.encode(), f"csrf:{key}".encode(), "sha256").hexdigest()
-        return {"person": key, "csrf": token, "via": "proxy"}
+        return {"person": key, "csrf": token, "via": "proxy", "name": found[0].name,
+                "timezone": found[0].timezone or ""}
 
     def session(request: Request) -> dict[str, str] | None:
         by_proxy = proxied(request)
@@ -187,7 +201,9 @@ def create_app(engine: Engine, secret_key: str, *,
         found = engine.store.people([data["person"]])
         if not found or not found[0].active:
             return None
-        return data
+        # what the page header shows, read once per request
+        return {"person": data["person"], "csrf": data["csrf"], "name": found[0].name,
+                "timezone": found[0].timezone or ""}
 
     def secure(request: Request) -> bool:
         return request.url.scheme == "https"
