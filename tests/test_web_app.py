@@ -151,8 +151,8 @@ def test_sign_in_in_chromium(served: str) -> None:
                 assert page.locator("h1").inner_text() == "My work"
                 # the run started with the form at 1280 px is there at 390 px
                 assert page.locator(".work li").count() == (1 if width == 1280 else 2)
-                page.click(".work a[href='/runs/1']")
-                page.wait_for_url(served + "/runs/1")
+                page.click(".work a[href='/runs/1#phase-brief']")
+                page.wait_for_url(served + "/runs/1#phase-brief")
                 looked_at(page, width, "run")
                 if width == 390:  # tick the first item with the keyboard only
                     page.focus("button[aria-label='Tick 1']")
@@ -182,7 +182,7 @@ def test_sign_in_in_chromium(served: str) -> None:
 def test_the_run_page_acts_through_the_engine_and_shows_refusals(engine: Engine) -> None:
     client = TestClient(create_app(engine, SECRET), base_url="http://127.0.0.1")
     page = signed_in(client)
-    assert 'href="/runs/1"' in page
+    assert 'href="/runs/1#phase-brief"' in page  # one click to where she acts
     run = client.get("/runs/1")
     assert run.status_code == 200 and "&lt;script&gt;" in run.text and "<script>" not in run.text
     token = csrf(run.text)

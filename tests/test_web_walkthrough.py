@@ -125,7 +125,7 @@ def test_two_people_complete_a_run_in_two_browsers(engine: Engine, store_url: st
             ed.goto(base + "/")
             look(ed, "my-work")
             with ed.expect_navigation():
-                ed.click("a[href='/runs/1']")
+                ed.click("a[href='/runs/1#phase-internal-review']")
             look(ed, "run")
             act(ed, "button[value=reject]", base)  # without a reason: refused on the page
             assert "Not done" in ed.locator(".problem").inner_text()

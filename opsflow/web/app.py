@@ -428,15 +428,10 @@ def create_app(engine: Engine, secret_key: str, *,
         return Response(drawn, media_type="image/svg+xml")
 
     def _startable(request: Request) -> tuple[dict[str, str], Procedure] | Response:
-        data = session(request)
-        if data is None:
-            return RedirectResponse("/signin", status_code=303)
-        if folder is None:
-            return page("refused.html", 404, problem="This app has no procedures.")
-        try:
-            found = procedure(folder, request.path_params["sop_id"])
-        except UnknownProcedureError:
-            return page("refused.html", 404, problem="There is no such procedure.")
+        allowed = _procedure(request)
+        if isinstance(allowed, Response):
+            return allowed
+        data, found = allowed
         if found.sop is None:
             return page("refused.html", 422, problem=f"{found.path} has errors, so it cannot "
                         "be started; run `opsflow check` on it and fix them.")
