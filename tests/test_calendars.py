@@ -9,6 +9,7 @@ count on random intervals, across weekends, holidays and daylight-saving switche
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -143,3 +144,21 @@ def test_a_calendar_without_working_time_stops_with_a_message() -> None:
         never.add_days(at("2026-01-01T00:00:00+00:00"), 1)
     with pytest.raises(CalendarError, match="working time"):
         never.add_hours(at("2026-01-01T00:00:00+00:00"), dt.timedelta(hours=1))
+
+
+def test_business_hours_in_the_language(tmp_path: Path) -> None:
+    import opsflow
+    from opsflow.run.clock import FixedClock
+    from opsflow.run.engine import Engine
+    from opsflow.store import Store
+
+    path = tmp_path / "hours.sop"
+    path.write_text('sop hours "Hours"\n  owner lead\nrole lead "Lead"\n'
+                    'phase a "A"\n  owner lead\n  due 8 business hours\n  handoff to b\n'
+                    'phase b "B"\n  owner lead\n  due 1 business hour\n  end\n', "utf-8")
+    sop = opsflow.load(path)
+    assert [str(p.due) for p in sop.phases] == ["8 business hours", "1 business hour"]
+    friday_evening = at("2026-12-04T20:00:00+00:00")
+    with Engine(Store.open(f"sqlite:///{tmp_path / 'h.db'}"), FixedClock(friday_evening)) as e:
+        run = e.start(path, "Hours", {"lead": ["lee"]}, actor="lee")
+        assert e.status(run).phases[0].due_at == at("2026-12-07T04:00:00+00:00")

@@ -487,7 +487,7 @@ class RunMachine(RuleBasedStateMachine):
 _EXAMPLES = settings.default.max_examples if settings.default.derandomize is False else 0
 FAST = settings(max_examples=max(250, _EXAMPLES), stateful_step_count=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-LONG = settings(max_examples=max(1000, _EXAMPLES), stateful_step_count=60, deadline=None,
+LONG = settings(max_examples=max(600, _EXAMPLES), stateful_step_count=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 

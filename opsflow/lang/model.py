@@ -177,12 +177,13 @@ class Include:
     span: Span = _span()
 
 
-DurationUnit = _Literal["minutes", "hours", "days", "business_days", "weeks"]
+DurationUnit = _Literal["minutes", "hours", "days", "business_days", "business_hours",
+                        "weeks"]
 
 
 @dataclass(frozen=True, slots=True)
 class Duration:
-    """An amount of time: ``2 business days``, ``4 hours``."""
+    """An amount of time: ``2 business days``, ``8 business hours``, ``4 hours``."""
 
     amount: int
     unit: DurationUnit

@@ -351,7 +351,9 @@ class SopTransformer(Transformer[Token, m.Sop]):
 
     def business_duration(self, children: list[Token]) -> m.Duration:
         amount, unit = children
-        return m.Duration(int(amount), "business_days", span=self._span(amount, unit))
+        kind: m.DurationUnit = "business_hours" if str(unit).startswith("hour") \
+            else "business_days"
+        return m.Duration(int(amount), kind, span=self._span(amount, unit))
 
     # ---- approvals ---------------------------------------------------------
     def approval(self, children: list[Any]) -> m.Approval:

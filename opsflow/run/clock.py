@@ -7,8 +7,11 @@ say) and the system clock on SQLite. Tests move a :class:`FixedClock`,
 which is not trusted: an engine that writes with it marks the database, and
 ``verify`` says so. Times are timezone-aware UTC datetimes.
 :func:`add_duration` turns an SOP duration (``4 hours``, ``2 business
-days``) into a due time; business days skip Saturdays and Sundays (in UTC;
-public holidays are not known to opsflow).
+days``, ``8 business hours``) into a due time on opsflow's default calendar
+(:data:`opsflow.calendars.DEFAULT`): business days skip Saturdays and Sundays,
+business hours count only the hours of Mondays to Fridays (in UTC; team
+calendars with time zones, working hours and holidays are in
+:mod:`opsflow.calendars`).
 
 This module does not know about runs, phases or the database, and does not
 import the model (``opsflow status`` imports it, and it must start fast).
@@ -121,6 +124,8 @@ def add_duration(start: dt.datetime, duration: DurationLike | Mapping[str, objec
     Business days count only Mondays to Fridays: Friday 15:00 plus one
     business day is Monday 15:00, and so is Saturday 15:00 plus one
     business day (each step moves one calendar day; only weekdays count).
+    Business hours count only the time of Mondays to Fridays: Friday 23:00 plus two
+    business hours is Monday 01:00.
     """
     if isinstance(duration, Mapping):
         amount, unit = int(str(duration["amount"])), str(duration["unit"])
@@ -129,6 +134,10 @@ def add_duration(start: dt.datetime, duration: DurationLike | Mapping[str, objec
     start = utc(start)
     if unit in _PLAIN_UNITS:
         return start + amount * _PLAIN_UNITS[unit]
+    if unit == "business_hours":
+        from ..calendars import DEFAULT
+
+        return DEFAULT.add_hours(start, dt.timedelta(hours=amount))
     if unit != "business_days":
         raise ValueError(f"unknown duration unit {unit!r}")
     when = start

@@ -95,7 +95,8 @@ def join_state(block: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DurationSpec:
-    """An amount of time: ``amount`` ``unit`` (minutes, hours, days, business_days, weeks)."""
+    """An amount of time: ``amount`` ``unit`` (minutes, hours, days, business_days,
+    business_hours, weeks)."""
 
     amount: int
     unit: str
