@@ -214,3 +214,29 @@ def test_a_workspace_can_move_with_its_runs(tmp_path: Path, opsflow: Opsflow) ->
             "run started") in changed.stdout
     verified = opsflow("verify", "1", cwd=new)
     assert verified.returncode == 0, verified.stderr
+
+
+def test_text_output_shows_times_in_the_workspace_time_zone(tmp_path: Path,
+                                                            opsflow: Opsflow) -> None:
+    """``timezone`` in opsflow.toml: status, inbox, list and history show local times (the
+    JSON keeps UTC)."""
+    import re
+
+    team = tmp_path / "team"
+    assert opsflow("init", str(team), cwd=tmp_path).returncode == 0
+    config = team / "opsflow.toml"
+    config.write_text(config.read_text("utf-8").replace('timezone = "UTC"',
+                                                        'timezone = "Asia/Kolkata"'), "utf-8")
+    started = opsflow("start", "sops/purchase-request.sop", "--title", "Chairs",
+                      "--role", "requester=rita", "--role", "finance=fin,dora",
+                      "--role", "director=dora", "--field", "amount=300", cwd=team)
+    assert started.returncode == 0, started.stderr
+    outputs = [opsflow(*args, cwd=team) for args in (
+        ("status", "1"), ("history", "1"), ("list",), ("inbox", "rita"))]
+    for number, out in enumerate(outputs):
+        assert out.returncode == 0, out.stderr
+        times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d ([A-Z]+)", out.stdout)
+        assert set(times) <= {"IST"} and "UTC" not in out.stdout, out.stdout
+        assert times or number > 1, out.stdout  # status and history have times
+    document = opsflow("status", "1", "--format", "json", cwd=team)
+    assert '+00:00"' in document.stdout

@@ -41,6 +41,12 @@ def _directory(engine: Any) -> dict[str, Any]:
     return {p.key: p for p in engine.store.people()}
 
 
+def _zone(engine: Any) -> str | None:
+    """The workspace's time zone, which text output shows times in (UTC without one)."""
+    found = engine.store.workspace
+    return found.timezone if found is not None else None
+
+
 @reads_a_run("status")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Text for people, or JSON (docs/json.md).")
@@ -59,7 +65,7 @@ def status(run_id: int, output: str, db_url: str | None, workspace: str | None) 
 
             _json(documents.status(found, _directory(engine)))
             return
-        click.echo(render_status(clean(found), clean(_directory(engine))))
+        click.echo(render_status(clean(found), clean(_directory(engine)), _zone(engine)))
 
 
 @click.command("inbox")
@@ -81,6 +87,7 @@ def inbox(name: str | None, output: str, actor: str | None, db_url: str | None,
         # without a name: the person acting (with tokens, the token's person)
         who = person(name, "PERSON") if name else acting(actor, engine.store)
         items = engine.inbox(who)
+        zone = _zone(engine)
         if output != "text":
             from .. import documents
             from ..run.people import person_key
@@ -96,7 +103,7 @@ def inbox(name: str | None, output: str, actor: str | None, db_url: str | None,
         click.echo(f"nothing is waiting on {who}")
     for entry in items:
         item = entry.item
-        due = f" · due {when(item.due_at)}" if item.due_at else ""
+        due = f" · due {when(item.due_at, zone)}" if item.due_at else ""
         late = " · OVERDUE" if entry.overdue else ""
         click.echo(term(f"run {item.run_id} ({item.run_title}) · {item.kind} · {item.title}")
                    + f"{due}{late}")
@@ -126,6 +133,7 @@ def list_runs(sop_id: str | None, run_status: str | None, person: str | None, ov
                                 overdue=overdue, limit=limit)
         now = engine.clock.now()
         gone = engine.store.waiting_on_deactivated([r.id for r in runs])
+        zone = _zone(engine)
     if output != "text":
         from .. import documents
 
@@ -138,7 +146,7 @@ def list_runs(sop_id: str | None, run_status: str | None, person: str | None, ov
     if not runs:
         click.echo("no runs match")
     for run in runs:
-        due = f" · due {when(run.due_at)}" if run.due_at else ""
+        due = f" · due {when(run.due_at, zone)}" if run.due_at else ""
         late = " · OVERDUE" if run.due_at and run.due_at < now else ""
         waits = (f" · waits on deactivated {', '.join(gone[run.id])}" if run.id in gone
                  else "")
@@ -186,6 +194,7 @@ def history(run_id: int, output: str, db_url: str | None, workspace: str | None)
     """
     with open_engine(db_url, workspace) as engine:
         events = engine.timeline(run_id)
+        zone = _zone(engine)
     if output == "json":
         from .. import documents
         from ..run.events import to_json
@@ -194,7 +203,8 @@ def history(run_id: int, output: str, db_url: str | None, workspace: str | None)
                               indent=2))
         return
     for event in events:
-        click.echo(f"{event.seq:>4} {when(event.at)} {shown(event.actor)}: {describe(event)}")
+        click.echo(f"{event.seq:>4} {when(event.at, zone)} {shown(event.actor)}: "
+                   f"{describe(event)}")
 
 
 def _checkpoints(file: str | None, key: str | None) -> tuple[Any, list[str]]:

@@ -120,9 +120,19 @@ class RunStatus(NamedTuple):
         return min(dues) if dues else None
 
 
-def when(moment: dt.datetime | None) -> str:
-    """A time as users read it: ``2027-03-01 09:30 UTC``."""
-    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+def when(moment: dt.datetime | None, zone: str | None = None) -> str:
+    """A time as users read it: ``2027-03-01 09:30 UTC``, or in time zone ``zone`` (an
+    IANA name): ``2027-03-01 10:30 CET``."""
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    if not zone or zone == "UTC":
+        return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    from zoneinfo import ZoneInfo
+
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def _plural(n: int, word: str) -> str:
@@ -321,8 +331,9 @@ class _Names:
         return [k for k in keys if k in self.people and not self.people[k].active]
 
 
-def _phase_lines(p: PhaseStatus, names: _Names) -> list[str]:
-    due = f" · due {when(p.due_at)}{' · OVERDUE' if p.overdue else ''}" if p.due_at else ""
+def _phase_lines(p: PhaseStatus, names: _Names, zone: str | None = None) -> list[str]:
+    due = f" · due {when(p.due_at, zone)}{' · OVERDUE' if p.overdue else ''}" \
+        if p.due_at else ""
     lines = [f"phase {p.phase} \"{p.title}\" · owner {roles_text([p.owner_role])} "
              f"({names.many(p.owners)}){due}"]
     lines += [f"  [{'x' if done else ' '}] {n}. {text}" for n, text, done in p.checklist]
@@ -341,27 +352,29 @@ def _phase_lines(p: PhaseStatus, names: _Names) -> list[str]:
     return lines
 
 
-def render_status(st: RunStatus, people: Mapping[str, PersonLike] | None = None) -> str:
+def render_status(st: RunStatus, people: Mapping[str, PersonLike] | None = None,
+                  zone: str | None = None) -> str:
     """The status as plain text, one fact per line; ``people``: the people directory
-    (key -> entry), for display names and who is deactivated."""
+    (key -> entry), for display names and who is deactivated; ``zone``: the time zone
+    times are shown in (default UTC)."""
     names = _Names(people)
     state = st.status if st.status != "done" else f"done (finished in {st.outcome})"
     lines = [f"run {st.run_id}: {st.title}",
              f"sop: {st.sop_id} version {st.sop_version or '-'} · {state}",
-             f"started: {when(st.started_at)}"]
+             f"started: {when(st.started_at, zone)}"]
     if st.finished_at:
-        lines.append(f"finished: {when(st.finished_at)}")
+        lines.append(f"finished: {when(st.finished_at, zone)}")
     if st.sop_file in _FILE_WORDS:
         lines.append("warning: " + _FILE_WORDS[st.sop_file].format(path=st.sop_path))
     for phase in st.phases:
-        lines += _phase_lines(phase, names)
+        lines += _phase_lines(phase, names, zone)
     if st.fields:
         lines.append("fields: " + ", ".join(f"{k} = {v}" for k, v in st.fields.items()))
     roles = [f"{role} = {names.many(people)}" for role, people in st.assignments.items()]
     lines.append("roles: " + ("; ".join(roles) or "none bound"))
     for ms in st.milestones:
-        state_text = f"reached {when(ms.reached_at)}" if ms.reached_at else (
-            f"due {when(ms.due_at)}{' · OVERDUE' if ms.overdue else ''}" if ms.due_at
+        state_text = f"reached {when(ms.reached_at, zone)}" if ms.reached_at else (
+            f"due {when(ms.due_at, zone)}{' · OVERDUE' if ms.overdue else ''}" if ms.due_at
             else "not reached")
         lines.append(f"milestone: {ms.title} · owner {ms.owner_role} "
                      f"({names.many(ms.owners)}) · {state_text}")

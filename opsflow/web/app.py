@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -110,16 +109,14 @@ def _trusted(host: str, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
 
 
 def local_time(zone: str) -> Callable[[dt.datetime | str | None], str]:
-    """A formatter of times in time zone ``zone``: ``2025-01-07 10:00 CET``."""
-    tz = ZoneInfo(zone)
+    """A formatter of times in time zone ``zone``, the CLI's wording
+    (:func:`opsflow.run.status.when`): ``2025-01-07 10:00 CET``."""
+    from ..run.status import when
 
     def shown(value: dt.datetime | str | None) -> str:
-        if value is None or value == "":
-            return "-"
-        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) and value \
+            else value or None
+        return when(moment if isinstance(moment, dt.datetime) else None, zone)
 
     return shown
 
