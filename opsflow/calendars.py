@@ -296,8 +296,10 @@ def _hours(value: object, where: str) -> dict[int, tuple[Interval, ...]]:
 def _check_country(country: object, subdivision: object, where: str) -> None:
     import holidays
 
-    if not isinstance(country, str) or not country.strip():
+    if country is None:
         raise CalendarError(f"{where}: a subdivision needs its country, like country = \"DE\"")
+    if not isinstance(country, str) or not country.strip():
+        raise CalendarError(f'{where}.country must be an ISO 3166 code, like country = "DE"')
     if subdivision is not None and not isinstance(subdivision, str):
         raise CalendarError(f'{where}.subdivision must be text, like subdivision = "BY"')
     try:

@@ -125,6 +125,7 @@ def test_the_oracle_holds_across_each_switch(switch: str) -> None:
     ({"country": "XX"}, "knows no public holidays of country 'XX'"),
     ({"country": "DE", "subdivision": "ZZ"}, "DE has no region 'ZZ'; its regions: BB, BE"),
     ({"subdivision": "BY"}, "a subdivision needs its country"),
+    ({"country": 7}, "country must be an ISO 3166 code"),
     ({"hours": "9 to 5"}, "'9 to 5' is not working hours"),
     ({"hours": "17:00-09:00"}, "is not a span of one day"),
     ({"hours": ["09:00-13:00", "12:00-17:00"]}, "the working hours overlap"),
@@ -162,3 +163,11 @@ def test_business_hours_in_the_language(tmp_path: Path) -> None:
     with Engine(Store.open(f"sqlite:///{tmp_path / 'h.db'}"), FixedClock(friday_evening)) as e:
         run = e.start(path, "Hours", {"lead": ["lee"]}, actor="lee")
         assert e.status(run).phases[0].due_at == at("2026-12-07T04:00:00+00:00")
+
+
+def test_a_time_zone_this_machine_lacks_shows_utc() -> None:
+    from opsflow.run.status import when
+
+    moment = at("2026-01-01T08:00:00+00:00")
+    assert when(moment, "Europe/Berlin") == "2026-01-01 09:00 CET"
+    assert when(moment, "Nowhere/Land") == "2026-01-01 08:00 UTC"  # never a traceback

@@ -28,6 +28,7 @@ __all__ = [
     "Link",
     "PageInfo",
     "SopParts",
+    "flow_dot",
     "href",
     "index_page",
     "library_page",
@@ -105,15 +106,20 @@ class SopParts:
     dot: str
 
 
-def sop_parts(sop: Sop) -> SopParts:
-    """:class:`SopParts` of a checked SOP."""
+def flow_dot(sop: Sop, view: SopView | None = None) -> str:
+    """The DOT source of a checked SOP's flow diagram, as publish draws it."""
     from . import diagram as dg
 
+    return dg.dot(dg.build_diagram(sop, view if view is not None else build_view(sop)))
+
+
+def sop_parts(sop: Sop) -> SopParts:
+    """:class:`SopParts` of a checked SOP."""
     view = build_view(sop)
     html = playbook_html(playbook_parts(view))
     return SopParts(view, html["intro"], html["roles"], html["phases"],
                     Markup(render("html/raci_table.html", raci=view.raci)),  # autoescaped template
-                    dg.dot(dg.build_diagram(sop, view)))
+                    flow_dot(sop, view))
 
 
 def library_page(view: SopView, info: PageInfo) -> str:

@@ -401,7 +401,8 @@ class Engine:
             found.update((r.id, r) for r in self.list_runs(sop_id=sop, status=status,
                                                            overdue=overdue))
         if overdue:  # as list_runs: most overdue first
-            return sorted(found.values(), key=lambda r: (r.due_at or dt.datetime.max, r.id))
+            far = dt.datetime.max.replace(tzinfo=dt.UTC)
+            return sorted(found.values(), key=lambda r: (r.due_at or far, r.id))
         return sorted(found.values(), key=lambda r: r.id)
 
     def roles_to_bind_later(self, run_id: int) -> dict[str, str]:

@@ -129,9 +129,12 @@ def when(moment: dt.datetime | None, zone: str | None = None) -> str:
         moment = moment.replace(tzinfo=dt.UTC)
     if not zone or zone == "UTC":
         return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
-    from zoneinfo import ZoneInfo
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    local = moment.astimezone(ZoneInfo(zone))
+    try:
+        local = moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):  # checked when saved; this machine lacks it
+        return when(moment)
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 

@@ -19,9 +19,11 @@ Every action goes through the same engine call as the pages (:func:`perform`).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -309,7 +311,13 @@ def _schema(kind: str) -> dict[str, Any]:
 
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 description of the API (its response schemas are the shipped JSON
-    schemas; the tests check the app's real answers against it)."""
+    schemas; the tests check the app's real answers against it): a fresh copy each call."""
+    return copy.deepcopy(_description())
+
+
+@cache
+def _description() -> dict[str, Any]:
+    """The description, built once per process (it reads the schema files)."""
     from .. import __version__
 
     def ref(name: str) -> dict[str, Any]:

@@ -414,12 +414,12 @@ def create_app(engine: Engine, secret_key: str, *,
     def diagram(request: Request) -> Response:
         """The procedure's flow diagram (Graphviz SVG, as publish draws it)."""
         from ..render.diagram import svg
-        from ..render.pages import sop_parts
+        from ..render.pages import flow_dot
 
         found = _procedure(request)
         if isinstance(found, Response):
             return found
-        drawn = svg(sop_parts(found[1].sop).dot) if found[1].sop is not None else None
+        drawn = svg(flow_dot(found[1].sop)) if found[1].sop is not None else None
         if drawn is None:
             return page("refused.html", 404, problem="There is no diagram of it.")
         return Response(drawn, media_type="image/svg+xml")
